@@ -1,0 +1,5 @@
+export * from './errors.js'
+export type * from './types.js'
+export * from './certhash.js'
+export * from './address.js'
+export * from './ice.js'
