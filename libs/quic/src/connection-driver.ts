@@ -192,7 +192,9 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     } catch {
       // Already closing.
     }
-    scheduleFlush(this)
+    // Send the CONNECTION_CLOSE now rather than on the next turn, so a process
+    // that exits right after close() still tells its peer.
+    this.flush()
   }
 
   // ---- internals ----
@@ -340,9 +342,9 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
 
   #terminate(): void {
     this.#terminated = true
-    const { error, initiator } = closeError(this.conn, this.#options.idleTimeout)
+    const { error, initiator, peerMessage } = closeError(this.conn, this.#options.idleTimeout)
     this.#established.reject(error)
-    this.connection.terminate(error, initiator)
+    this.connection.terminate(error, initiator, peerMessage)
   }
 
   #finish(): void {
@@ -365,7 +367,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
 function closeError(
   conn: QuicheConnection,
   idleTimeout: number,
-): { error: KeypinError; initiator: 'remote' | 'transport' } {
+): { error: KeypinError; initiator: 'remote' | 'transport'; peerMessage?: string } {
   const peer = conn.peerError()
   if (peer) {
     const message = new TextDecoder().decode(peer.reason)
@@ -374,10 +376,11 @@ function closeError(
         peer.errorCode === 0
           ? new KeypinError('closed', message || 'the peer closed the connection', { wireCode: 0, remote: true })
           : KeypinError.fromWire(peer.errorCode, message || `the peer closed the connection (code ${peer.errorCode})`)
-      return { error, initiator: 'remote' }
+      return { error, initiator: 'remote', peerMessage: message }
     }
     if (peer.errorCode === 0) {
-      return { error: new KeypinError('closed', 'the peer closed the connection', { wireCode: 0, remote: true }), initiator: 'remote' }
+      const error = new KeypinError('closed', message || 'the peer closed the connection', { wireCode: 0, remote: true })
+      return { error, initiator: 'remote', peerMessage: message }
     }
     const tls = peer.errorCode >= quiche.CRYPTO_ERROR_START && peer.errorCode <= quiche.CRYPTO_ERROR_STOP
     const what = tls ? `TLS alert ${peer.errorCode - 0x100}` : `QUIC transport error 0x${peer.errorCode.toString(16)}`

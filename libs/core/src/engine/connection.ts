@@ -99,11 +99,14 @@ export class KeypinConnection implements Connection, ConnectionSink {
     this.#streamCredit.wake()
   }
 
-  /** `error.wireCode` 0 means a clean close by the peer (`error.code` should then be `closed`). */
-  terminate(error: KeypinError, initiator: 'remote' | 'transport'): void {
+  /**
+   * `error.wireCode` 0 means a clean close by the peer (`error.code` should then
+   * be `closed`); `peerMessage` is the reason text the peer sent, if any.
+   */
+  terminate(error: KeypinError, initiator: 'remote' | 'transport', peerMessage?: string): void {
     if (this.#closeInfo) return
     const code = error.wireCode === 0 ? 'none' : error.code
-    this.#finish({ code, wireCode: error.wireCode, message: error.message, initiator, error })
+    this.#finish({ code, wireCode: error.wireCode, message: peerMessage ?? error.message, initiator, error })
   }
 
   // ---- internals ----

@@ -65,6 +65,6 @@ export interface ConnectionSink {
   receiveDatagram(data: Uint8Array): void
   /** The peer granted more streams: wake pending openStream calls. */
   streamCreditAvailable(): void
-  /** The connection is gone (peer close, timeout, protocol failure). */
-  terminate(error: KeypinError, initiator: 'remote' | 'transport'): void
+  /** The connection is gone (peer close, timeout, protocol failure); `peerMessage` is the peer's reason text. */
+  terminate(error: KeypinError, initiator: 'remote' | 'transport', peerMessage?: string): void
 }
