@@ -6,7 +6,7 @@
 import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 import { KeypinError, parseAddress, type Connection } from '@keypin/core'
-import { QuicConnectionDriver, clientConfig, quiche, resolveQuicOptions, type QuicOptions } from '@keypin/quic'
+import { QuicConnectionDriver, clientConfig, enlargeSocketBuffers, quiche, resolveQuicOptions, type QuicOptions } from '@keypin/quic'
 
 export interface DialOptions extends QuicOptions {
   /** Aborting before the handshake completes cancels the dial (the promise rejects with the signal's reason). */
@@ -36,8 +36,23 @@ export async function dial(address: string, options: DialOptions = {}): Promise<
     socket.once('error', (error) => reject(new KeypinError('network-error', `UDP socket error: ${error.message}`, { cause: error })))
   })
   socketError.catch(() => {})
-  await Promise.race([new Promise<void>((resolve) => socket.connect(target.port, target.host, resolve)), socketError])
+  // connect() reports its failure (e.g. EACCES for a broadcast address) to
+  // the callback, not as an 'error' event; until the driver owns the socket,
+  // any failure must close it here.
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.connect(target.port, target.host, (error?: Error) => {
+      if (error) reject(new KeypinError('network-error', `cannot connect a UDP socket to ${target.host}:${target.port}: ${error.message}`, { cause: error }))
+      else resolve()
+    })
+  })
+  try {
+    await Promise.race([connected, socketError])
+  } catch (error) {
+    socket.close()
+    throw error
+  }
 
+  enlargeSocketBuffers(socket)
   const local = socket.address()
   const remote = { host: target.host, port: target.port }
   const conn = quiche.Connection.connect(
@@ -59,7 +74,12 @@ export async function dial(address: string, options: DialOptions = {}): Promise<
   })
   socket.on('message', (packet, from) => driver.receive(packet, from.address, from.port))
   socket.on('error', (error) => {
-    driver.destroy(new KeypinError('network-error', `UDP socket error: ${error.message}`, { cause: error }))
+    // Before the handshake an ICMP error (ECONNREFUSED on a connected socket)
+    // means nobody serves that port: fail fast. Afterwards it is treated as
+    // packet loss, since anyone can forge one; the idle timeout decides.
+    if (!driver.isEstablished) {
+      driver.destroy(new KeypinError('network-error', `UDP socket error: ${error.message}`, { cause: error }))
+    }
   })
   driver.flush()
 

@@ -6,7 +6,7 @@
  */
 import { KeypinError, certhashFromDigest, digestsEqual, sha256, type HostPort } from '@keypin/core'
 import { KeypinConnection, deferred, type ConnectionTransport, type StreamTransport } from '@keypin/core/engine'
-import { CRYPTO_ERROR_BAD_CERTIFICATE, quiche, type QuicheConnection, type QuicheHost } from './binding.js'
+import { CRYPTO_ERROR_BAD_CERTIFICATE, quiche, quicheErrorName, type QuicheConnection, type QuicheHost } from './binding.js'
 import { cancelFlush, scheduleFlush, type Flushable } from './flush-scheduler.js'
 import type { ResolvedQuicOptions } from './options.js'
 import { QuicStreamTransport, type StreamHost } from './stream-transport.js'
@@ -44,6 +44,9 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   readonly #onDone: ((driver: QuicConnectionDriver) => void) | undefined
   readonly #streams = new Map<number, QuicStreamTransport>()
   readonly #blocked = new Set<QuicStreamTransport>()
+  /** Streams holding back a byte, with the service pass in which they started to. */
+  readonly #holding = new Map<QuicStreamTransport, number>()
+  #pass = 0
   readonly #established = deferred<KeypinConnection>()
   /** Peer stream ids below the highest seen that have not arrived yet (reordering). */
   readonly #peerGaps = new Set<number>()
@@ -59,6 +62,8 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   /** Largest datagram quiche may produce: our payload limit, or the 1200-byte handshake floor. */
   readonly #packetSize: number
   #terminated = false
+  /** A datagram sender waits for room in quiche's send queue. */
+  #datagramsBlocked = false
 
   constructor(init: DriverOptions) {
     this.conn = init.conn
@@ -112,7 +117,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   /** Stops everything immediately without telling the peer (listener shutdown after close). */
   destroy(error: KeypinError): void {
     if (this.#done) return
-    this.connection.terminate(error, 'transport')
+    this.#fail(error)
     this.#finish()
   }
 
@@ -121,12 +126,23 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   flush(): void {
     if (this.#done) return
     if (!this.#isEstablished && this.conn.isEstablished()) this.#onHandshakeComplete()
+    const pass = ++this.#pass
     if (this.#isEstablished && !this.conn.isClosed()) {
       this.#serviceStreams()
       this.#serviceDatagrams()
       if (this.conn.peerStreamsLeftBidi() > 0) this.connection.streamCreditAvailable()
+      // Bytes held back before this pass are released now; a write that
+      // completed during this pass keeps its byte until the next one, so the
+      // application's reaction to the write (often a close) can still join it.
+      for (const [stream, since] of this.#holding) {
+        if (since < pass && stream.releaseHeld()) this.#holding.delete(stream)
+      }
     }
     this.#sendPackets()
+    if (this.#datagramsBlocked && !this.conn.isDgramSendQueueFull()) {
+      this.#datagramsBlocked = false
+      this.connection.datagramCapacityAvailable()
+    }
     // Draining (peer closed) or closing: the application hears now; the driver
     // lingers until quiche's closing period ends so stray packets are absorbed.
     if (!this.#terminated && (this.conn.isDraining() || this.conn.isClosed())) this.#terminate()
@@ -141,13 +157,23 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     scheduleFlush(this)
   }
 
+  sendNow(): void {
+    if (!this.#done) this.#sendPackets()
+  }
+
   markBlocked(stream: QuicStreamTransport): void {
     this.#blocked.add(stream)
+  }
+
+  markHolding(stream: QuicStreamTransport): void {
+    this.#holding.set(stream, this.#pass)
+    scheduleFlush(this)
   }
 
   forget(stream: QuicStreamTransport): void {
     this.#streams.delete(stream.id)
     this.#blocked.delete(stream)
+    this.#holding.delete(stream)
   }
 
   // ---- ConnectionTransport ----
@@ -168,17 +194,27 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     return stream
   }
 
-  sendDatagram(data: Uint8Array): void {
+  sendDatagram(data: Uint8Array): boolean {
+    let queued
     try {
-      this.conn.dgramSend(data)
+      // null: quiche's send queue is full (the datagram was not taken).
+      queued = this.conn.dgramSend(data)
     } catch (error) {
       const max = this.maxDatagramPayloadSize()
-      throw new KeypinError('too-large', `datagram of ${data.byteLength} bytes was refused (maximum ${max})`, {
-        cause: error,
-        maxDatagramPayloadSize: max,
-      })
+      if (quicheErrorName(error) === 'BufferTooShort') {
+        throw new KeypinError('too-large', `datagram of ${data.byteLength} bytes was refused (maximum ${max})`, {
+          cause: error,
+          maxDatagramPayloadSize: max,
+        })
+      }
+      throw new KeypinError('unsupported', `the connection cannot send datagrams: ${quicheErrorName(error)}`, { cause: error })
     }
     scheduleFlush(this)
+    if (queued === null) {
+      this.#datagramsBlocked = true
+      return false
+    }
+    return true
   }
 
   maxDatagramPayloadSize(): number {
@@ -210,13 +246,15 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
           'pin-mismatch',
           `the server presented a certificate with certhash ${got}, expected ${certhashFromDigest(this.#pin)}`,
         )
+        // Our last handshake flight goes first: without it the server cannot
+        // read the close and would hold a handshake slot until its timeout.
+        this.#sendPackets()
         try {
           this.conn.close(false, CRYPTO_ERROR_BAD_CERTIFICATE, new Uint8Array(0))
         } catch {
           // Already closing.
         }
-        this.#established.reject(error)
-        this.connection.terminate(error, 'transport')
+        this.#fail(error)
         return
       }
     }
@@ -334,12 +372,19 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     } catch {
       // Already closing.
     }
-    this.#established.reject(error)
-    this.connection.terminate(error, 'transport')
+    this.#fail(error)
     this.#sendPackets()
     this.#finish()
   }
 
+  /** Ends the connection for the application with a locally decided error. */
+  #fail(error: KeypinError): void {
+    this.#terminated = true
+    this.#established.reject(error)
+    this.connection.terminate(error, 'transport')
+  }
+
+  /** Ends the connection for the application with whatever quiche says happened. */
   #terminate(): void {
     this.#terminated = true
     const { error, initiator, peerMessage } = closeError(this.conn, this.#options.idleTimeout)
@@ -358,6 +403,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     for (const stream of this.#streams.values()) stream.fail(gone)
     this.#streams.clear()
     this.#blocked.clear()
+    this.#holding.clear()
     if (!this.#terminated) this.#terminate()
     this.#onDone?.(this)
   }

@@ -62,12 +62,14 @@ export class QuicServerEndpoint {
 
   /** One datagram from the socket that the demultiplexer judged to be QUIC. */
   receive(data: Buffer, host: string, port: number): void {
-    if (this.#closed || data.length === 0) return this.#drop()
+    if (data.length === 0) return this.#drop()
     const route = this.#route(data)
     if (route) {
+      // Also while closing: connections still need their peers' ACKs and closes.
       route.receive(data, host, port)
       return
     }
+    if (this.#closed) return this.#drop()
     if ((data[0]! & 0x80) === 0) return this.#drop() // short header for a connection we do not know
     let header
     try {

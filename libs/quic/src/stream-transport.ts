@@ -14,8 +14,12 @@ export interface StreamHost {
   readonly conn: import('./binding.js').QuicheConnection
   /** Ask for a send pass soon (batched). */
   scheduleFlush(): void
+  /** Send whatever quiche has queued, right now. */
+  sendNow(): void
   /** Note that this stream waits for send capacity. */
   markBlocked(stream: QuicStreamTransport): void
+  /** Note that this stream holds back a byte to release at the end of this turn. */
+  markHolding(stream: QuicStreamTransport): void
   forget(stream: QuicStreamTransport): void
   /** Scratch buffer for reads (copied out before the next use). */
   readonly scratch: Uint8Array
@@ -28,6 +32,8 @@ interface PendingWrite {
 }
 
 const EMPTY = new Uint8Array(0)
+/** Send room (congestion window and stream credit) that surely fits a packet with a bare FIN. */
+const MIN_FIN_ROOM = 256
 
 export class QuicStreamTransport implements StreamTransport {
   sink: StreamSink | undefined
@@ -35,6 +41,14 @@ export class QuicStreamTransport implements StreamTransport {
   readonly #host: StreamHost
   #pending: PendingWrite | undefined
   #readDone = false
+  /**
+   * The last byte written so far, not yet handed to quiche. Holding it lets a
+   * FIN that follows within the same event-loop turn (write then close, or a
+   * pipe reaching EOF) travel in the same frame as data instead of alone;
+   * see #canSendFinNow for why a lone FIN is fragile. Released to quiche at
+   * the end of the turn, so it costs no latency.
+   */
+  #held: Uint8Array | undefined
 
   constructor(host: StreamHost, id: number) {
     this.#host = host
@@ -50,6 +64,7 @@ export class QuicStreamTransport implements StreamTransport {
   }
 
   reset(code: number): void {
+    this.#held = undefined
     this.#failPending(new KeypinError('reset', 'the write half was reset'))
     this.#shutdown(quiche.Shutdown.Write, code)
   }
@@ -64,6 +79,8 @@ export class QuicStreamTransport implements StreamTransport {
   }
 
   release(): void {
+    this.#held = undefined
+    this.#failPending(new KeypinError('closed', 'the stream has ended'))
     this.#host.forget(this)
   }
 
@@ -124,12 +141,42 @@ export class QuicStreamTransport implements StreamTransport {
     this.#failPending(error)
   }
 
+  /** Hands the held byte to quiche (end of turn). Returns false while it must keep holding. */
+  releaseHeld(): boolean {
+    const held = this.#held
+    if (!held || this.#pending) return true
+    let written: number | null
+    try {
+      written = this.#host.conn.streamSend(this.id, held, false)
+    } catch (error) {
+      this.#held = undefined
+      this.#failSend(error)
+      return true
+    }
+    if (written !== 1) return false
+    this.#held = undefined
+    return true
+  }
+
   #send(chunk: Uint8Array, fin: boolean): Promise<void> {
     if (this.#pending) {
       return Promise.reject(new KeypinError('internal-error', 'overlapping writes on one stream'))
     }
+    let rest = chunk
+    const held = this.#held
+    if (held) {
+      // The held byte goes first; if quiche cannot take it now, it leads the write.
+      this.#held = undefined
+      let taken: number | null = null
+      try {
+        taken = fin && chunk.byteLength === 0 ? null : this.#host.conn.streamSend(this.id, held, false)
+      } catch {
+        taken = null
+      }
+      if (taken !== 1) rest = concat(held, chunk)
+    }
     const done = deferred<void>()
-    this.#pending = { rest: chunk, fin, done }
+    this.#pending = { rest, fin, done }
     this.#continue()
     return done.promise
   }
@@ -138,17 +185,19 @@ export class QuicStreamTransport implements StreamTransport {
   #continue(): void {
     const pending = this.#pending
     if (!pending) return
+    const finOnly = pending.fin && pending.rest.byteLength === 0
+    // Data writes keep their last byte back (see #held); a FIN takes everything.
+    const holdBack = !pending.fin && pending.rest.byteLength > 0
+    const part = holdBack ? pending.rest.subarray(0, pending.rest.byteLength - 1) : pending.rest
     let written: number | null
     try {
-      written = this.#host.conn.streamSend(this.id, pending.rest, pending.fin)
-    } catch (error) {
-      const parsed = parseStreamError(error)
-      if (parsed?.kind === 'StreamStopped') {
-        this.#failPending(KeypinError.fromWire(parsed.code, `the peer stopped reading (code ${parsed.code})`))
-        this.sink?.receiveStopSending(parsed.code)
-      } else {
-        this.#failPending(new KeypinError('closed', `stream ${this.id} cannot send: ${quicheErrorName(error)}`))
+      if (finOnly && !this.#canSendFinNow()) {
+        this.#host.markBlocked(this)
+        return
       }
+      written = part.byteLength === 0 && !pending.fin ? 0 : this.#host.conn.streamSend(this.id, part, pending.fin)
+    } catch (error) {
+      this.#failSend(error)
       return
     }
     if (written === null) {
@@ -156,14 +205,48 @@ export class QuicStreamTransport implements StreamTransport {
       this.#host.markBlocked(this)
       return
     }
-    if (written > 0 || pending.fin) this.#host.scheduleFlush()
-    if (written === pending.rest.byteLength) {
+    if (finOnly) this.#host.sendNow()
+    else if (written > 0 || pending.fin) this.#host.scheduleFlush()
+    if (written === part.byteLength) {
+      if (holdBack) {
+        this.#held = pending.rest.slice(pending.rest.byteLength - 1)
+        this.#host.markHolding(this)
+      }
       this.#pending = undefined
       pending.done.resolve()
       return
     }
     pending.rest = pending.rest.subarray(written)
     this.#host.markBlocked(this)
+  }
+
+  /**
+   * A FIN that carries no data (the application closed in a later turn than
+   * its last write) is only safe to hand to quiche when it can go out at once. The pinned quiche treats a stream whose final size is known
+   * and whose data is all acknowledged as complete, and discards it, FIN
+   * unsent, when the next ACK is processed (upstream quiche issue 2525). So
+   * the FIN is written only while the congestion window has room, its stream
+   * is moved to the front of the send queue, and the packets are sent before
+   * any further packet is received. Until then the FIN waits here, and quiche
+   * does not know the final size, so nothing can be discarded. What remains
+   * is the loss of the very packet carrying a lone FIN after the peer's own
+   * FIN was read: quiche then forgets the stream instead of resending it.
+   */
+  #canSendFinNow(): boolean {
+    const conn = this.#host.conn
+    if (conn.streamCapacity(this.id) < MIN_FIN_ROOM) return false
+    conn.streamPriority(this.id, 0, false)
+    return true
+  }
+
+  #failSend(error: unknown): void {
+    const parsed = parseStreamError(error)
+    if (parsed?.kind === 'StreamStopped') {
+      this.#failPending(KeypinError.fromWire(parsed.code, `the peer stopped reading (code ${parsed.code})`))
+      this.sink?.receiveStopSending(parsed.code)
+    } else {
+      this.#failPending(new KeypinError('closed', `stream ${this.id} cannot send: ${quicheErrorName(error)}`))
+    }
   }
 
   #failPending(error: KeypinError): void {
@@ -181,4 +264,11 @@ export class QuicStreamTransport implements StreamTransport {
       // The stream is already complete or the connection gone: nothing to tell the peer.
     }
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength)
+  out.set(a)
+  out.set(b, a.byteLength)
+  return out
 }

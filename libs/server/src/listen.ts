@@ -7,7 +7,7 @@ import dgram from 'node:dgram'
 import { isIP } from 'node:net'
 import { KeypinError, describe, formatAddress, reasonToWire, type Connection, type HostPort, type Listener, type Reason, type SignalOptions } from '@keypin/core'
 import { WaitQueue } from '@keypin/core/engine'
-import { QuicServerEndpoint, resolveQuicOptions, serverConfig, unmapIPv4, type QuicOptions, type ServerEndpointStats } from '@keypin/quic'
+import { QuicServerEndpoint, enlargeSocketBuffers, resolveQuicOptions, serverConfig, unmapIPv4, type QuicOptions, type ServerEndpointStats } from '@keypin/quic'
 import { classifyDatagram, type WebRtcHandler } from './demux.js'
 import { generateIdentity, loadOrCreateIdentity, type Identity } from './identity.js'
 
@@ -67,13 +67,18 @@ export async function listen(options: ListenOptions = {}): Promise<KeypinListene
 
   const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: false })
   await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => reject(new KeypinError('network-error', `cannot bind UDP ${host}:${port}: ${error.message}`, { cause: error }))
+    const onError = (error: Error): void => {
+      // A socket that failed to bind still holds a descriptor.
+      socket.close()
+      reject(new KeypinError('network-error', `cannot bind UDP ${host}:${port}: ${error.message}`, { cause: error }))
+    }
     socket.once('error', onError)
     socket.bind(port, host, () => {
       socket.off('error', onError)
       resolve()
     })
   })
+  enlargeSocketBuffers(socket)
   return new KeypinListener(socket, identity, {
     backlog,
     closeTimeout: options.closeTimeout ?? 2000,

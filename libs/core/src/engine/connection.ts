@@ -95,6 +95,10 @@ export class KeypinConnection implements Connection, ConnectionSink {
     this.datagrams.receive(data)
   }
 
+  datagramCapacityAvailable(): void {
+    this.datagrams.capacityAvailable()
+  }
+
   streamCreditAvailable(): void {
     this.#streamCredit.wake()
   }

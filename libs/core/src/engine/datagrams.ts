@@ -6,6 +6,7 @@
 import { KeypinError, assertBytes } from '../errors.js'
 import type { DatagramChannel } from '../types.js'
 import type { ConnectionTransport } from './transport.js'
+import { Signal } from './waiters.js'
 
 export const DEFAULT_DATAGRAM_QUEUE_LENGTH = 256
 
@@ -19,6 +20,8 @@ export class KeypinDatagrams implements DatagramChannel {
   #pulling = false
   #error: KeypinError | undefined
   #dropped = 0
+  /** Woken when the transport's send queue drains; senders wait here instead of losing data locally. */
+  readonly #sendRoom = new Signal()
 
   constructor(transport: ConnectionTransport, capacity = DEFAULT_DATAGRAM_QUEUE_LENGTH) {
     this.#transport = transport
@@ -52,16 +55,29 @@ export class KeypinDatagrams implements DatagramChannel {
     return this.#dropped
   }
 
+  /**
+   * Resolves once the datagram is queued for sending. When the transport's
+   * queue is full this waits for room (backpressure) rather than dropping the
+   * datagram silently on our own side; the network may still lose it.
+   */
   async send(data: Uint8Array): Promise<void> {
     assertBytes(data, 'datagram')
-    if (this.#error) throw this.#error
-    const max = this.#transport.maxDatagramPayloadSize()
-    if (data.byteLength > max) {
-      throw new KeypinError('too-large', `datagram of ${data.byteLength} bytes exceeds the current maximum of ${max}`, {
-        maxDatagramPayloadSize: max,
-      })
+    for (;;) {
+      if (this.#error) throw this.#error
+      const max = this.#transport.maxDatagramPayloadSize()
+      if (data.byteLength > max) {
+        throw new KeypinError('too-large', `datagram of ${data.byteLength} bytes exceeds the current maximum of ${max}`, {
+          maxDatagramPayloadSize: max,
+        })
+      }
+      if (this.#transport.sendDatagram(data)) return
+      await this.#sendRoom.wait()
     }
-    this.#transport.sendDatagram(data)
+  }
+
+  /** From the adapter: the send queue has room again. */
+  capacityAvailable(): void {
+    this.#sendRoom.wake()
   }
 
   /** From the adapter: one inbound datagram (owned by us from now on). */
@@ -82,6 +98,7 @@ export class KeypinDatagrams implements DatagramChannel {
   fail(error: KeypinError): void {
     if (this.#error) return
     this.#error = error
+    this.#sendRoom.fail(error)
     this.#queue.length = 0
     try {
       this.#controller.close()

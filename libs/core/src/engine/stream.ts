@@ -4,7 +4,7 @@
  * streams with QUIC half-close semantics. Transports never see the WHATWG
  * objects; the engine never sees packets.
  */
-import { KeypinError, WIRE_ERROR_CODES, reasonToWire, type Reason } from '../errors.js'
+import { KeypinError, WIRE_ERROR_CODES, describe, reasonToWire, type Reason } from '../errors.js'
 import type { Stream } from '../types.js'
 import { deferred } from './waiters.js'
 import type { StreamSink, StreamTransport } from './transport.js'
@@ -36,6 +36,12 @@ export class KeypinStream implements Stream, StreamSink {
   #failure: KeypinError | undefined
   /** The write in flight, so closeWrite can run after it when the writable is locked. */
   #lastWrite: Promise<void> = Promise.resolve()
+  /**
+   * Rejects when the write half ends abnormally, so a write parked in the
+   * transport (waiting for credit that will never come) settles with the
+   * reason instead of hanging, whatever the transport does with it.
+   */
+  readonly #writeAborted = deferred<never>()
   #released = false
 
   constructor(transport: StreamTransport, onRelease: (stream: KeypinStream) => void, options: StreamOptions = {}) {
@@ -68,7 +74,12 @@ export class KeypinStream implements Stream, StreamSink {
           this.#resetWriteHalf(reasonFrom(reason, 'reset'))
         },
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: options.writeHighWaterMark ?? DEFAULT_WRITE_HWM }),
+      {
+        highWaterMark: options.writeHighWaterMark ?? DEFAULT_WRITE_HWM,
+        // Not ByteLengthQueuingStrategy: a non-byte chunk must reach #write and
+        // fail with a KeypinError, not with a RangeError from a NaN size.
+        size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0),
+      },
     )
   }
 
@@ -152,6 +163,7 @@ export class KeypinStream implements Stream, StreamSink {
     const error = KeypinError.fromWire(wireCode, `the peer stopped reading (code ${wireCode})`)
     this.#writeState = 'stopped'
     this.#failure ??= error
+    this.#writeAborted.reject(error)
     // QUIC semantics: the sender answers STOP_SENDING with RESET carrying the same code.
     this.#transport.reset(wireCode)
     this.#writeController.error(error)
@@ -167,6 +179,7 @@ export class KeypinStream implements Stream, StreamSink {
     }
     if (this.#writeState === 'open' || this.#writeState === 'finishing') {
       this.#writeState = 'failed'
+      this.#writeAborted.reject(error)
       this.#writeController.error(error)
       this.#failure ??= error
     }
@@ -177,10 +190,13 @@ export class KeypinStream implements Stream, StreamSink {
 
   #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) {
-      return Promise.reject(new KeypinError('invalid-argument', 'stream chunks must be Uint8Array'))
+      const error = new KeypinError('invalid-argument', `stream chunks must be Uint8Array, got ${describe(chunk)}`)
+      // The writable is about to error; tell the peer rather than leave it waiting.
+      this.#resetWriteHalf({ code: 'internal-error' }, error)
+      return Promise.reject(error)
     }
     if (chunk.byteLength === 0) return Promise.resolve()
-    const write = this.#transport.write(chunk)
+    const write = Promise.race([this.#transport.write(chunk), this.#writeAborted.promise])
     this.#lastWrite = write
     return write
   }
@@ -195,9 +211,10 @@ export class KeypinStream implements Stream, StreamSink {
     }
   }
 
-  #resetWriteHalf(reason: Reason | undefined): void {
+  #resetWriteHalf(reason: Reason | undefined, error?: KeypinError): void {
     if (this.#writeState !== 'open' && this.#writeState !== 'finishing') return
     this.#writeState = 'reset'
+    this.#writeAborted.reject(error ?? new KeypinError('reset', 'the write half of this stream was reset locally'))
     this.#transport.reset(reasonToWire(reason, 'reset').code)
     this.#maybeRelease()
   }

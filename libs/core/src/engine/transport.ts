@@ -52,8 +52,12 @@ export interface ConnectionTransport {
   readonly remoteAddress: HostPort
   /** A new locally opened stream, or null while the peer's stream limit is exhausted. */
   tryOpenStream(): StreamTransport | null
-  /** Send one datagram; throws a `too-large` KeypinError when it does not fit. */
-  sendDatagram(data: Uint8Array): void
+  /**
+   * Queue one datagram. Returns false when the transport's send queue is full
+   * (the engine waits for `datagramCapacityAvailable`); throws a `too-large`
+   * KeypinError when it does not fit.
+   */
+  sendDatagram(data: Uint8Array): boolean
   maxDatagramPayloadSize(): number
   /** Send the close to the peer and release resources (bounded, never waits for the peer). */
   close(wireCode: number, message: string): void
@@ -63,6 +67,8 @@ export interface ConnectionTransport {
 export interface ConnectionSink {
   addIncomingStream(stream: StreamTransport): void
   receiveDatagram(data: Uint8Array): void
+  /** The datagram send queue has room again: wake pending datagram sends. */
+  datagramCapacityAvailable(): void
   /** The peer granted more streams: wake pending openStream calls. */
   streamCreditAvailable(): void
   /** The connection is gone (peer close, timeout, protocol failure); `peerMessage` is the peer's reason text. */

@@ -1,0 +1,190 @@
+/**
+ * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai`.
+ *
+ * For every inbound stream it reads to EOF counting bytes, then answers with
+ * the count (8 bytes, big-endian) and closes; a 1-byte stream gets its byte
+ * echoed instead. Inbound datagrams are counted. The parent talks to it over
+ * the fork IPC channel: `ready` (address) once listening, `stats` on request.
+ */
+import { QUICServer, events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic'
+import { generateIdentity, listen } from '@keypin/server'
+import type { Connection, Stream } from '@keypin/core'
+import {
+  BASELINE_ALPN,
+  BASELINE_IDLE_MS,
+  baselineServerCrypto,
+  encodeReply,
+  errorText,
+  silentLogger,
+  type ChildMessage,
+  type Impl,
+  type ParentMessage,
+  type ServerStats,
+} from './common.js'
+
+const impl = process.argv[2] as Impl | undefined
+
+const stats: Omit<ServerStats, 'cpuUser' | 'cpuSystem' | 'rss' | 'heapUsed' | 'datagramsDropped'> = {
+  connections: 0,
+  accepted: 0,
+  streamsOpen: 0,
+  streamsDone: 0,
+  streamErrors: 0,
+  bytesRead: 0,
+  datagrams: 0,
+  uncaught: 0,
+  lastError: undefined,
+}
+
+/**
+ * Keypin's datagram channel counts what its drop-oldest queue discarded in a
+ * `dropped` getter that is not part of the public interface; it tells loss in
+ * the application queue apart from loss before it. Live connections are read
+ * at stats time, closed ones are folded into `droppedClosed`.
+ */
+const keypinConnections = new Set<Connection>()
+let droppedClosed = 0
+let dropCounterKnown = true
+
+function droppedOf(conn: Connection): number {
+  const dropped = (conn.datagrams as { dropped?: unknown }).dropped
+  if (typeof dropped === 'number') return dropped
+  dropCounterKnown = false
+  return 0
+}
+
+function datagramsDropped(impl: Impl): number {
+  if (impl !== 'keypin') return -1
+  let total = droppedClosed
+  for (const conn of keypinConnections) total += droppedOf(conn)
+  return dropCounterKnown ? total : -1
+}
+
+function send(message: ChildMessage): void {
+  process.send?.(message)
+}
+
+function noteError(error: unknown): void {
+  stats.uncaught++
+  stats.lastError = errorText(error)
+  if (stats.uncaught <= 5) process.stderr.write(`[bench server] ${stats.lastError}\n`)
+}
+
+// Keep serving whatever one connection does; the parent reads the counters.
+process.on('uncaughtException', noteError)
+process.on('unhandledRejection', noteError)
+// The parent going away ends us too, so no server outlives the bench.
+process.on('disconnect', () => process.exit(0))
+
+process.on('message', (raw) => {
+  const message = raw as ParentMessage
+  if (message.type !== 'stats') return
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (message.gc && gc) {
+    gc()
+    gc()
+  }
+  const cpu = process.cpuUsage()
+  const memory = process.memoryUsage()
+  send({
+    type: 'stats',
+    id: message.id,
+    stats: { ...stats, datagramsDropped: datagramsDropped(impl ?? 'matrixai'), cpuUser: cpu.user, cpuSystem: cpu.system, rss: memory.rss, heapUsed: memory.heapUsed },
+  })
+})
+
+/** Reads one stream to EOF and answers it; identical logic for both implementations. */
+async function serveStream(readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Promise<void> {
+  stats.streamsOpen++
+  try {
+    const reader = readable.getReader()
+    let count = 0
+    let first = 0
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      if (count === 0 && value.byteLength > 0) first = value[0] as number
+      count += value.byteLength
+      stats.bytesRead += value.byteLength
+    }
+    const writer = writable.getWriter()
+    await writer.write(encodeReply(count, first))
+    await writer.close()
+    stats.streamsDone++
+  } catch {
+    stats.streamErrors++
+  } finally {
+    stats.streamsOpen--
+  }
+}
+
+async function startKeypin(): Promise<void> {
+  const listener = await listen({ host: '127.0.0.1', port: 0 })
+  const serveConnection = (conn: Connection): void => {
+    stats.accepted++
+    stats.connections++
+    keypinConnections.add(conn)
+    void conn.closed.then(() => {
+      stats.connections--
+      keypinConnections.delete(conn)
+      droppedClosed += droppedOf(conn)
+    })
+    void (async () => {
+      for await (const stream of conn.incomingStreams()) {
+        const s: Stream = stream
+        void serveStream(s.readable, s.writable)
+      }
+    })().catch(() => {})
+    void (async () => {
+      const reader = conn.datagrams.incoming.getReader()
+      for (;;) {
+        const { done } = await reader.read()
+        if (done) return
+        stats.datagrams++
+      }
+    })().catch(() => {})
+  }
+  void (async () => {
+    for await (const conn of listener) serveConnection(conn)
+  })().catch(noteError)
+  const local = listener.localAddress
+  send({ type: 'ready', impl: 'keypin', host: local.host, port: local.port, address: listener.address })
+}
+
+async function startMatrixai(): Promise<void> {
+  const identity = await generateIdentity()
+  const server = new QUICServer({
+    crypto: baselineServerCrypto(),
+    config: {
+      key: identity.privateKeyPem,
+      cert: identity.certificatePem,
+      verifyPeer: false,
+      applicationProtos: [BASELINE_ALPN],
+      maxIdleTimeout: BASELINE_IDLE_MS,
+    },
+    logger: silentLogger(),
+  })
+  server.addEventListener(quicEvents.EventQUICServerConnection.name, (event: Event) => {
+    const conn: QUICConnection = (event as quicEvents.EventQUICServerConnection).detail
+    stats.accepted++
+    stats.connections++
+    conn.addEventListener(quicEvents.EventQUICConnectionStopped.name, () => stats.connections--, { once: true })
+    conn.addEventListener(quicEvents.EventQUICConnectionStream.name, (streamEvent: Event) => {
+      const stream: QUICStream = (streamEvent as quicEvents.EventQUICConnectionStream).detail
+      // node:stream/web's classes are the global ones; only the typings differ.
+      void serveStream(stream.readable as unknown as ReadableStream<Uint8Array>, stream.writable as unknown as WritableStream<Uint8Array>)
+    })
+  })
+  await server.start({ host: '127.0.0.1', port: 0 })
+  send({ type: 'ready', impl: 'matrixai', host: server.host, port: server.port, address: `${server.host}:${server.port}` })
+}
+
+const start = impl === 'keypin' ? startKeypin : impl === 'matrixai' ? startMatrixai : undefined
+if (!start) {
+  process.stderr.write('usage: node bench/dist/server.js keypin|matrixai\n')
+  process.exit(2)
+}
+start().catch((error: unknown) => {
+  send({ type: 'fatal', message: errorText(error) })
+  process.exit(1)
+})
