@@ -1,20 +1,22 @@
 /**
- * Pieces shared by the bench parent (client side, run.ts) and the server
- * child (server.ts): the IPC message shapes, the reply framing, and the
- * glue the @matrixai/quic baseline needs (crypto ops, a silent logger).
+ * Pieces shared by the bench parent (client side, run.ts and its modules) and
+ * the server child (server.ts): the server kinds, the IPC message shapes, the
+ * reply framing, and the glue both ends of the @matrixai/quic baseline need
+ * (connection config, stream typings, crypto ops, a silent logger).
  */
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
-import type { QUICServer } from '@matrixai/quic'
+import type { QUICServer, QUICStream } from '@matrixai/quic'
 
-export type Impl = 'keypin' | 'matrixai'
+/** Which server the child runs: `node bench/dist/server.js <kind>`. */
+export type ServerKind = 'keypin' | 'matrixai'
 
-export const IMPLS: readonly Impl[] = ['keypin', 'matrixai']
+export const SERVER_KINDS: readonly ServerKind[] = ['keypin', 'matrixai']
 
 /** The ALPN both baseline endpoints offer. */
-export const BASELINE_ALPN = 'keypin-bench'
+const BASELINE_ALPN = 'keypin-bench'
 
 /** Idle timeout for the baseline's connections (its default is "never"). */
-export const BASELINE_IDLE_MS = 30_000
+const BASELINE_IDLE_MS = 30_000
 
 /** Parent -> child. */
 export type ParentMessage = { type: 'stats'; id: number; gc?: boolean }
@@ -49,7 +51,7 @@ export interface ServerStats {
 
 /** Child -> parent. */
 export type ChildMessage =
-  | { type: 'ready'; impl: Impl; host: string; port: number; address: string }
+  | { type: 'ready'; kind: ServerKind; host: string; port: number; address: string }
   | { type: 'stats'; id: number; stats: ServerStats }
   | { type: 'fatal'; message: string }
 
@@ -76,6 +78,20 @@ export function errorText(error: unknown): string {
 }
 
 // ---- @matrixai/quic glue ----
+
+/** The connection settings both baseline endpoints share (the server adds its key and cert). */
+export function baselineConfig(): { verifyPeer: boolean; applicationProtos: string[]; maxIdleTimeout: number } {
+  return { verifyPeer: false, applicationProtos: [BASELINE_ALPN], maxIdleTimeout: BASELINE_IDLE_MS }
+}
+
+/** A baseline stream's two halves as the global web stream types. */
+export function baselineStreamHalves(stream: QUICStream): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } {
+  // node:stream/web's classes are the global ones; only the typings differ.
+  return {
+    readable: stream.readable as unknown as ReadableStream<Uint8Array>,
+    writable: stream.writable as unknown as WritableStream<Uint8Array>,
+  }
+}
 
 type BinaryLike = ArrayBuffer | ArrayBufferView
 

@@ -1,28 +1,30 @@
 /**
- * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai`.
+ * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai`
+ * (forked by server-child.ts).
  *
  * For every inbound stream it reads to EOF counting bytes, then answers with
  * the count (8 bytes, big-endian) and closes; a 1-byte stream gets its byte
  * echoed instead. Inbound datagrams are counted. The parent talks to it over
  * the fork IPC channel: `ready` (address) once listening, `stats` on request.
  */
-import { QUICServer, events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic'
+import { QUICServer, events as quicEvents, type QUICConnection } from '@matrixai/quic'
 import { generateIdentity, listen } from '@keypin/server'
 import type { Connection, Stream } from '@keypin/core'
 import {
-  BASELINE_ALPN,
-  BASELINE_IDLE_MS,
+  baselineConfig,
   baselineServerCrypto,
+  baselineStreamHalves,
   encodeReply,
   errorText,
   silentLogger,
+  SERVER_KINDS,
   type ChildMessage,
-  type Impl,
   type ParentMessage,
+  type ServerKind,
   type ServerStats,
 } from './common.js'
 
-const impl = process.argv[2] as Impl | undefined
+const kind = process.argv[2] as ServerKind | undefined
 
 const stats: Omit<ServerStats, 'cpuUser' | 'cpuSystem' | 'rss' | 'heapUsed' | 'datagramsDropped'> = {
   connections: 0,
@@ -53,8 +55,8 @@ function droppedOf(conn: Connection): number {
   return 0
 }
 
-function datagramsDropped(impl: Impl): number {
-  if (impl !== 'keypin') return -1
+function datagramsDropped(kind: ServerKind): number {
+  if (kind !== 'keypin') return -1
   let total = droppedClosed
   for (const conn of keypinConnections) total += droppedOf(conn)
   return dropCounterKnown ? total : -1
@@ -89,7 +91,7 @@ process.on('message', (raw) => {
   send({
     type: 'stats',
     id: message.id,
-    stats: { ...stats, datagramsDropped: datagramsDropped(impl ?? 'matrixai'), cpuUser: cpu.user, cpuSystem: cpu.system, rss: memory.rss, heapUsed: memory.heapUsed },
+    stats: { ...stats, datagramsDropped: datagramsDropped(kind ?? 'matrixai'), cpuUser: cpu.user, cpuSystem: cpu.system, rss: memory.rss, heapUsed: memory.heapUsed },
   })
 })
 
@@ -148,7 +150,7 @@ async function startKeypin(): Promise<void> {
     for await (const conn of listener) serveConnection(conn)
   })().catch(noteError)
   const local = listener.localAddress
-  send({ type: 'ready', impl: 'keypin', host: local.host, port: local.port, address: listener.address })
+  send({ type: 'ready', kind: 'keypin', host: local.host, port: local.port, address: listener.address })
 }
 
 async function startMatrixai(): Promise<void> {
@@ -158,9 +160,7 @@ async function startMatrixai(): Promise<void> {
     config: {
       key: identity.privateKeyPem,
       cert: identity.certificatePem,
-      verifyPeer: false,
-      applicationProtos: [BASELINE_ALPN],
-      maxIdleTimeout: BASELINE_IDLE_MS,
+      ...baselineConfig(),
     },
     logger: silentLogger(),
   })
@@ -170,18 +170,19 @@ async function startMatrixai(): Promise<void> {
     stats.connections++
     conn.addEventListener(quicEvents.EventQUICConnectionStopped.name, () => stats.connections--, { once: true })
     conn.addEventListener(quicEvents.EventQUICConnectionStream.name, (streamEvent: Event) => {
-      const stream: QUICStream = (streamEvent as quicEvents.EventQUICConnectionStream).detail
-      // node:stream/web's classes are the global ones; only the typings differ.
-      void serveStream(stream.readable as unknown as ReadableStream<Uint8Array>, stream.writable as unknown as WritableStream<Uint8Array>)
+      const { readable, writable } = baselineStreamHalves((streamEvent as quicEvents.EventQUICConnectionStream).detail)
+      void serveStream(readable, writable)
     })
   })
   await server.start({ host: '127.0.0.1', port: 0 })
-  send({ type: 'ready', impl: 'matrixai', host: server.host, port: server.port, address: `${server.host}:${server.port}` })
+  send({ type: 'ready', kind: 'matrixai', host: server.host, port: server.port, address: `${server.host}:${server.port}` })
 }
 
-const start = impl === 'keypin' ? startKeypin : impl === 'matrixai' ? startMatrixai : undefined
+const STARTERS: Record<ServerKind, () => Promise<void>> = { keypin: startKeypin, matrixai: startMatrixai }
+
+const start = kind !== undefined && SERVER_KINDS.includes(kind) ? STARTERS[kind] : undefined
 if (!start) {
-  process.stderr.write('usage: node bench/dist/server.js keypin|matrixai\n')
+  process.stderr.write(`usage: node bench/dist/server.js ${SERVER_KINDS.join('|')}\n`)
   process.exit(2)
 }
 start().catch((error: unknown) => {

@@ -1,0 +1,46 @@
+/**
+ * The implementations the bench compares, as descriptors the measurements
+ * take: a label for the table and progress lines, the server child to fork,
+ * the client dialer, and the per-implementation budget (`plan`).
+ */
+import type { ServerKind } from './common.js'
+import { dialKeypinQuic, dialMatrixai, type Dialer } from './dialers.js'
+import { MB } from './params.js'
+
+export interface Plan {
+  /** Bytes for the throughput runs (single stream, and split over 8 streams). */
+  bytes: number
+  /** Writing stops at this point even if `bytes` has not been reached (ms). */
+  writeCapMs: number
+  /** Dial latency: counted iterations, after `warmup` uncounted ones. */
+  dials: number
+  warmup: number
+  /** Stop dialing after this long even if fewer iterations ran (ms). */
+  dialBudgetMs: number
+}
+
+export interface Impl {
+  /** Name in the progress lines and the notes under the table. */
+  label: string
+  /** Which server the measurement's fresh child runs. */
+  server: ServerKind
+  dial: Dialer
+  plan: Plan
+}
+
+export const KEYPIN_QUIC: Impl = {
+  label: 'Keypin',
+  server: 'keypin',
+  dial: dialKeypinQuic,
+  plan: { bytes: 200 * MB, writeCapMs: 5_000, dials: 200, warmup: 5, dialBudgetMs: 20_000 },
+}
+
+export const MATRIXAI_QUIC: Impl = {
+  label: '@matrixai/quic',
+  server: 'matrixai',
+  dial: dialMatrixai,
+  plan: { bytes: 8 * MB, writeCapMs: 5_000, dials: 40, warmup: 3, dialBudgetMs: 15_000 },
+}
+
+/** Measured in this order. */
+export const IMPLS: readonly Impl[] = [KEYPIN_QUIC, MATRIXAI_QUIC]
