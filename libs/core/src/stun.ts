@@ -93,7 +93,8 @@ export function parseStunMessage(bytes: Uint8Array): StunMessage {
   if (typeof located === 'string') throw new KeypinError('protocol-error', `malformed STUN message: ${located}`)
   return {
     type: viewOf(bytes).getUint16(0),
-    transactionId: bytes.slice(8, STUN_HEADER_SIZE),
+    // A copy, even when `bytes` is a Node Buffer (whose slice() is a view).
+    transactionId: Uint8Array.prototype.slice.call(bytes, 8, STUN_HEADER_SIZE),
     attributes: located.map(({ type, offset, length }) => ({ type, value: bytes.subarray(offset + 4, offset + 4 + length) })),
   }
 }
@@ -258,7 +259,9 @@ function scan(bytes: Uint8Array): Located[] | string {
 
 /** HMAC-SHA1 of `bytes[0, end)` with the header length set as if the message ended after a MESSAGE-INTEGRITY at `end`. */
 function messageIntegrity(bytes: Uint8Array, end: number, key: Uint8Array): Uint8Array {
-  const header = bytes.slice(0, STUN_HEADER_SIZE)
+  // A copy, even when `bytes` is a Node Buffer (whose slice() is a view): the
+  // length field is rewritten below and the caller's bytes must not change.
+  const header = Uint8Array.prototype.slice.call(bytes, 0, STUN_HEADER_SIZE)
   viewOf(header).setUint16(2, end + 4 + MESSAGE_INTEGRITY_SIZE - STUN_HEADER_SIZE)
   // Hashing the patched header then the rest avoids copying the whole message.
   return hmac.create(sha1, key).update(header).update(bytes.subarray(STUN_HEADER_SIZE, end)).digest()

@@ -7,6 +7,7 @@
  * handshake; everything else is offered to QUIC, which routes by connection
  * ID and silently drops what it cannot use.
  */
+import type { Reason } from '@keypin/core'
 
 /** RFC 5389: the fixed magic cookie at bytes 4..7 of every STUN message. */
 const STUN_MAGIC_COOKIE = 0x2112a442
@@ -30,10 +31,24 @@ export function classifyDatagram(data: Uint8Array, fromWebRtcPeer: boolean): Dat
   return 'quic'
 }
 
+/** Counters of the WebRTC path, for tests and monitoring. */
+export interface WebRtcStats {
+  /** Established WebRTC connections (accepted or waiting to be). */
+  webrtcPeers: number
+  /** WebRTC handshakes in progress. */
+  webrtcHandshakes: number
+  /** Loopback relay sockets open (one per peer, briefly longer while closing). */
+  relays: number
+  /** Datagrams from unknown sources dropped before creating any state (failed the STUN guard or over a limit). */
+  webrtcRejected: number
+}
+
 /** What the listener hands WebRTC traffic to (the WebRTC path plugs in here). */
 export interface WebRtcHandler {
   /** Whether `host:port` belongs to a peer this handler owns. */
   hasPeer(host: string, port: number): boolean
   receive(data: Buffer, host: string, port: number): void
-  close(): Promise<void>
+  /** Closes every peer (established ones are told `reason`) and releases everything. */
+  close(reason?: Reason): Promise<void>
+  readonly stats?: WebRtcStats
 }

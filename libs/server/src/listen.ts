@@ -1,15 +1,18 @@
 /**
  * listen(): one UDP socket, one identity, every transport. The listener owns
  * the socket, demultiplexes each datagram, and queues established
- * connections for accept(). QUIC runs directly on the socket.
+ * connections for accept(). QUIC runs directly on the socket; WebRTC
+ * (webrtc/) receives STUN and its known peers' datagrams and sends through it.
  */
 import dgram from 'node:dgram'
 import { isIP } from 'node:net'
 import { KeypinError, describe, formatAddress, reasonToWire, type Connection, type HostPort, type Listener, type Reason, type SignalOptions } from '@keypin/core'
 import { WaitQueue } from '@keypin/core/engine'
 import { QuicServerEndpoint, enlargeSocketBuffers, resolveQuicOptions, serverConfig, unmapIPv4, type QuicOptions, type ServerEndpointStats } from '@keypin/quic'
-import { classifyDatagram, type WebRtcHandler } from './demux.js'
+import { classifyDatagram, type WebRtcHandler, type WebRtcStats } from './demux.js'
 import { generateIdentity, loadOrCreateIdentity, type Identity } from './identity.js'
+import { resolveWebRtcServerOptions, type WebRtcServerOptions } from './webrtc/options.js'
+import { WebRtcServer } from './webrtc/server.js'
 
 export interface ListenOptions extends QuicOptions {
   /** IP to bind: an IPv4 or IPv6 literal; `::` is dual-stack. Default `127.0.0.1`. */
@@ -28,9 +31,15 @@ export interface ListenOptions extends QuicOptions {
   maxHandshakesPerHost?: number
   /** How long close() waits for connections to finish closing before dropping them (ms). Default 2000. */
   closeTimeout?: number
+  /**
+   * WebRTC (browsers) on the same port, with its own handshake limits;
+   * `false` serves QUIC only. Default: on. The stream windows, stream limit
+   * and datagram queue options above apply to WebRTC connections too.
+   */
+  webrtc?: false | WebRtcServerOptions
 }
 
-export interface ListenerStats extends ServerEndpointStats {
+export interface ListenerStats extends ServerEndpointStats, WebRtcStats {
   /** Established connections not yet accepted. */
   backlog: number
 }
@@ -62,6 +71,7 @@ export async function listen(options: ListenOptions = {}): Promise<KeypinListene
     throw new KeypinError('invalid-argument', `backlog must be a positive integer, got ${describe(backlog)}`)
   }
   const quicOptions = resolveQuicOptions(options)
+  const webrtcOptions = options.webrtc === false ? undefined : resolveWebRtcServerOptions(options.webrtc ?? {}, quicOptions.handshakeTimeout)
   const identity =
     options.identity ?? (options.identityFile ? await loadOrCreateIdentity(options.identityFile) : await generateIdentity())
 
@@ -92,6 +102,22 @@ export async function listen(options: ListenOptions = {}): Promise<KeypinListene
         maxHandshakes: options.maxHandshakes,
         maxHandshakesPerHost: options.maxHandshakesPerHost,
       }),
+    webrtc:
+      webrtcOptions &&
+      ((send, enqueue) =>
+        new WebRtcServer({
+          identity,
+          options: webrtcOptions,
+          connectOptions: {
+            helloTimeout: webrtcOptions.handshakeTimeout,
+            maxStreamData: quicOptions.maxStreamData,
+            maxData: quicOptions.maxData,
+            maxStreams: quicOptions.maxStreams,
+            datagramQueueLength: quicOptions.datagramQueueLength,
+          },
+          send,
+          enqueue,
+        })),
   })
 }
 
@@ -103,6 +129,11 @@ interface ListenerInit {
     local: HostPort,
     onConnection: (connection: Connection) => void,
   ): QuicServerEndpoint
+  /** The WebRTC path, when enabled; attachWebRtc can replace it. */
+  webrtc?: (
+    send: (packet: Uint8Array, host: string, port: number) => void,
+    enqueue: (connection: Connection) => void,
+  ) => WebRtcHandler
 }
 
 export class KeypinListener implements Listener {
@@ -126,6 +157,7 @@ export class KeypinListener implements Listener {
     this.#localAddress = { host: bound.address, port: bound.port }
     const send = (packet: Uint8Array, host: string, port: number): void => this.sendRaw(packet, host, port)
     this.#quic = init.endpoint(send, this.#localAddress, (connection) => this.#enqueue(connection))
+    this.#webrtc = init.webrtc?.(send, (connection) => this.#enqueue(connection))
     socket.on('message', (data, from) => this.#receive(data, from.address, from.port))
     // A UDP socket reports ICMP errors and the like here; none of them is fatal
     // to a listener serving many peers, and an unhandled 'error' would crash.
@@ -150,10 +182,14 @@ export class KeypinListener implements Listener {
 
   /** Counters for tests and monitoring: live connections, handshakes, drops. */
   get stats(): ListenerStats {
-    return { ...this.#quic.stats, backlog: this.#accepted.size }
+    const webrtc = this.#webrtc?.stats ?? { webrtcPeers: 0, webrtcHandshakes: 0, relays: 0, webrtcRejected: 0 }
+    return { ...this.#quic.stats, ...webrtc, backlog: this.#accepted.size }
   }
 
-  /** Attaches the WebRTC path. Until one is attached, STUN datagrams are dropped. */
+  /**
+   * Replaces the WebRTC path (the built-in one unless `webrtc: false`). With
+   * none attached, STUN datagrams are dropped.
+   */
   attachWebRtc(handler: WebRtcHandler): void {
     this.#webrtc = handler
   }
@@ -191,11 +227,13 @@ export class KeypinListener implements Listener {
     const error = new KeypinError('closed', 'the listener was closed')
     for (const connection of this.#accepted.fail(error)) void connection.close({ code, message })
     this.#quic.close(code, message || 'server shutting down')
+    // WebRTC peers are told through the same socket, so it stays open until they are done.
+    const webrtcClosed = this.#webrtc?.close({ code: reason?.code ?? 'closed', message: message || 'server shutting down' })
     // Give the peers a moment to receive the close; then stop regardless.
     const deadline = Date.now() + this.#closeTimeout
     while (this.#quic.connectionCount > 0 && Date.now() < deadline) await delay(10)
     this.#quic.destroy()
-    await this.#webrtc?.close()
+    await webrtcClosed
     this.#socketOpen = false
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()))
   }

@@ -1,0 +1,90 @@
+/**
+ * Options of connectOverWebRtc, their defaults and validation, plus the fixed
+ * buffer thresholds the adapter uses. Nothing here touches a channel.
+ */
+import { KeypinError, describe } from '../errors.js'
+import type { StreamOptions } from '../engine/stream.js'
+import { DEFAULT_WINDOWS } from '../wire/control.js'
+
+export interface WebRtcConnectOptions extends StreamOptions {
+  /** Aborting before the HELLO exchange completes rejects with the signal's reason and closes the peer. */
+  signal?: AbortSignal
+  /** Milliseconds to wait for the peer's HELLO (and our control channel to open). Default 10000. */
+  helloTimeout?: number
+  /** Bytes the peer may send on each stream before we grant more (our HELLO initialMaxStreamData). Default 1 MiB. */
+  maxStreamData?: number
+  /** Bytes the peer may send on the whole connection before we grant more (initialMaxData). Default 8 MiB. */
+  maxData?: number
+  /** Streams the peer may have open at once (initialMaxStreams, then raised as they finish). Default 100. */
+  maxStreams?: number
+  /** Inbound datagrams kept for the application before the oldest is dropped. */
+  datagramQueueLength?: number
+}
+
+export interface ResolvedWebRtcOptions {
+  helloTimeout: number
+  maxStreamData: number
+  maxData: number
+  maxStreams: number
+  datagramQueueLength: number | undefined
+  streamOptions: StreamOptions
+}
+
+export const DEFAULT_HELLO_TIMEOUT = 10_000
+
+/**
+ * A stream stops handing frames to its channel while more than this is
+ * queued inside it: SCTP would otherwise hold megabytes that a reset or a
+ * close can no longer take back, and browsers close a channel whose queue
+ * passes 16 MiB.
+ */
+export const STREAM_BUFFERED_HIGH = 1024 * 1024
+
+/** A stalled stream resumes once its channel's queue has drained to this. */
+export const STREAM_BUFFERED_LOW = 256 * 1024
+
+/**
+ * Most a single write hands to the channel before looking at the queue
+ * again, so one large write cannot overshoot STREAM_BUFFERED_HIGH by much.
+ */
+export const STREAM_SEND_BATCH = 256 * 1024
+
+/** Datagrams wait (the engine's send waits) while this much is queued on the datagram channel. */
+export const DATAGRAM_BUFFERED_HIGH = 64 * 1024
+
+/** Waiting datagram senders resume once the datagram channel's queue has drained to this. */
+export const DATAGRAM_BUFFERED_LOW = 16 * 1024
+
+/**
+ * How long close() gives SCTP to deliver CONNECTION_CLOSE before closing the
+ * peer connection (which discards whatever is still queued).
+ */
+export const CLOSE_LINGER_MS = 100
+
+export function resolveWebRtcOptions(options: WebRtcConnectOptions = {}): ResolvedWebRtcOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new KeypinError('invalid-argument', `options must be an object, got ${describe(options)}`)
+  }
+  const helloTimeout = options.helloTimeout ?? DEFAULT_HELLO_TIMEOUT
+  if (typeof helloTimeout !== 'number' || !Number.isFinite(helloTimeout) || helloTimeout <= 0) {
+    throw new KeypinError('invalid-argument', `helloTimeout must be a positive number of milliseconds, got ${describe(helloTimeout)}`)
+  }
+  return {
+    helloTimeout,
+    // Zero byte windows would stall every stream for good; zero streams is a
+    // legitimate "the peer may not open streams".
+    maxStreamData: limit(options.maxStreamData, DEFAULT_WINDOWS.initialMaxStreamData, 1, 'maxStreamData'),
+    maxData: limit(options.maxData, DEFAULT_WINDOWS.initialMaxData, 1, 'maxData'),
+    maxStreams: limit(options.maxStreams, DEFAULT_WINDOWS.initialMaxStreams, 0, 'maxStreams'),
+    datagramQueueLength: options.datagramQueueLength,
+    streamOptions: { readHighWaterMark: options.readHighWaterMark, writeHighWaterMark: options.writeHighWaterMark },
+  }
+}
+
+function limit(value: unknown, fallback: number, min: number, what: string): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new KeypinError('invalid-argument', `${what} must be an integer ${min}..2^53-1, got ${describe(value)}`)
+  }
+  return value
+}

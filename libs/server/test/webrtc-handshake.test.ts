@@ -1,0 +1,119 @@
+/**
+ * WebRTC dials through the listener's one public UDP port: both ICE
+ * handshakes (no-munge and classic) reach ICE, DTLS and SCTP, the protocol's
+ * first messages round-trip, Keypin streams echo, QUIC keeps working on the
+ * same port at the same time, and dial latency is measured.
+ */
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DEFAULT_WINDOWS, decodeControl, encodeControl } from '@keypin/core'
+import { STEP_MS, dialFor, echoOnce, randomBytes, startServer, waitUntil } from './support.js'
+import { dialKeypin, dialRaw, releaseDialers, within, type Handshake } from './webrtc-dialer.js'
+
+after(() => releaseDialers())
+
+const HANDSHAKES: Handshake[] = ['no-munge', 'classic']
+
+for (const handshake of HANDSHAKES) {
+  test(`${handshake}: a raw dialer reaches ICE, DTLS and SCTP, and HELLO round-trips on the control channel`, async (t) => {
+    const server = await startServer(t)
+    const raw = await dialRaw(server.address, handshake)
+    t.after(() => raw.close())
+    assert.equal(raw.pc.state(), 'connected')
+    // The dialer pinned the server: its DTLS saw the listener's certificate.
+    assert.equal(raw.pc.remoteFingerprint().value.toUpperCase(), server.listener.identity.fingerprint)
+
+    raw.control.sendMessageBinary(encodeControl({ type: 'hello', ...DEFAULT_WINDOWS }))
+    await within(raw.received(1), STEP_MS, "the server's HELLO")
+    const hello = decodeControl(raw.messages[0]!)
+    assert.equal(hello.type, 'hello')
+
+    // Both HELLOs seen: the server accepted a WebRTC connection from the dialer's public address.
+    const conn = await server.nextConnection()
+    assert.equal(conn.transport, 'webrtc')
+    // The dialer's real socket, from its host candidate. (Its selected pair
+    // shows a peer-reflexive candidate instead: the server's STUN responses
+    // carry the address of the loopback relay that node-datachannel sees.)
+    const host = /a=candidate:\S+ 1 UDP \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(raw.pc.localDescription()?.sdp ?? '')
+    assert.ok(host, 'the dialer has a loopback host candidate')
+    assert.deepEqual(conn.remoteAddress, { host: '127.0.0.1', port: Number(host[1]) })
+    const stats = server.listener.stats
+    assert.equal(stats.webrtcPeers, 1)
+    assert.equal(stats.webrtcHandshakes, 0)
+    assert.equal(stats.relays, 1)
+
+    await raw.close()
+    await waitUntil(
+      () => server.listener.stats.webrtcPeers === 0 && server.listener.stats.relays === 0,
+      STEP_MS,
+      () => `the session is released after the dialer left (stats ${JSON.stringify(server.listener.stats)})`,
+    )
+    assert.equal((await conn.closed).initiator, 'transport')
+  })
+}
+
+test('Keypin streams echo over WebRTC with both handshakes while QUIC works on the same port', async (t) => {
+  const server = await startServer(t)
+  const quic = await dialFor(t, server.address)
+  const [noMunge, classic] = await Promise.all([dialKeypin(server.address, 'no-munge'), dialKeypin(server.address, 'classic')])
+  t.after(() => noMunge.close().catch(() => {}))
+  t.after(() => classic.close().catch(() => {}))
+  assert.equal(noMunge.transport, 'webrtc')
+  assert.equal(classic.transport, 'webrtc')
+  assert.equal(quic.transport, 'quic')
+
+  const small = randomBytes(1000)
+  const large = randomBytes(3 * 1024 * 1024)
+  const [a, b, c, d] = await Promise.all([
+    echoOnce(noMunge, small),
+    echoOnce(classic, small),
+    echoOnce(quic, small),
+    echoOnce(noMunge, large, 20_000),
+  ])
+  assert.deepEqual(a, small)
+  assert.deepEqual(b, small)
+  assert.deepEqual(c, small)
+  assert.deepEqual(d, large)
+
+  const stats = server.listener.stats
+  assert.equal(stats.webrtcPeers, 2)
+  assert.equal(stats.connections, 1, 'one QUIC connection')
+  assert.equal(stats.relays, 2)
+  assert.deepEqual(
+    server.connections.map((conn) => conn.transport).sort(),
+    ['quic', 'webrtc', 'webrtc'],
+  )
+
+  await Promise.all([noMunge.close(), classic.close()])
+  await waitUntil(
+    () => server.listener.stats.webrtcPeers === 0 && server.listener.stats.relays === 0,
+    STEP_MS,
+    () => `closed WebRTC connections are released (stats ${JSON.stringify(server.listener.stats)})`,
+  )
+  // QUIC is untouched by the WebRTC sessions coming and going.
+  assert.deepEqual(await echoOnce(quic, small), small)
+})
+
+test('dial latency over loopback (diagnostic: p50 of 10 dials per handshake)', { timeout: 60_000 }, async (t) => {
+  const server = await startServer(t)
+  for (const handshake of HANDSHAKES) {
+    const times: number[] = []
+    for (let i = 0; i < 10; i++) {
+      const started = performance.now()
+      const conn = await dialKeypin(server.address, handshake)
+      times.push(performance.now() - started)
+      await conn.close()
+    }
+    times.sort((x, y) => x - y)
+    const p50 = times[Math.floor(times.length / 2)]!
+    t.diagnostic(`${handshake}: Keypin-over-WebRTC dial p50 ${p50.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`)
+    // Without the server's timing fixes a dial waits for STUN or DTLS
+    // retransmissions (hundreds of ms to seconds); loopback needs a few ms.
+    assert.ok(p50 < 300, `${handshake} p50 ${p50.toFixed(1)} ms`)
+  }
+  await waitUntil(
+    () => server.listener.stats.webrtcPeers === 0 && server.listener.stats.relays === 0,
+    STEP_MS,
+    () => `every measured dial is released (stats ${JSON.stringify(server.listener.stats)})`,
+  )
+})
