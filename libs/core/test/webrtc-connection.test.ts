@@ -115,11 +115,15 @@ describe('WebRTC connections', { timeout: 30_000 }, () => {
   it('fails with timeout when the peer never sends HELLO, and tells it', async () => {
     const pair = createPeerPair()
     const started = Date.now()
-    const connecting = connectOverWebRtc(pair.offerer.peer, { helloTimeout: 400 })
+    // The timer runs from the call, before the peer connection is up, and an
+    // in-process pair occasionally needs a second for that (libdatachannel
+    // starts DTLS as ICE connects; a ClientHello that arrives too early waits
+    // for the one-second retransmission). Hence no shorter timeout here.
+    const connecting = connectOverWebRtc(pair.offerer.peer, { helloTimeout: 1500 })
     const raw = rawSide(pair.answerer.peer)
     pair.negotiate()
     await assert.rejects(connecting, (error: unknown) => error instanceof KeypinError && error.code === 'timeout')
-    assert.ok(Date.now() - started >= 350)
+    assert.ok(Date.now() - started >= 1450)
     await withTimeout(raw.closed, 5000, 'the raw peer connection to close')
     assert.deepEqual(raw.received.map((message) => message.type), ['hello', 'connection-close'])
     assert.deepEqual(raw.received[1], { type: 'connection-close', code: 4 })

@@ -136,6 +136,7 @@ export function wrapPeerConnection(pc: PeerConnection): RtcPeer {
   pc.onDataChannel((dc) => safely(() => channels.emit(wrapDataChannel(dc))))
   pc.onStateChange((state) =>
     safely(() => {
+      if (process.env['KEYPIN_WEBRTC_LOG']) console.error(`[webrtc-pair] ${pc.localDescription()?.type ?? '?'} side: ${state}`)
       // Read once connected: the selected pair may be gone after a close.
       if (state === 'connected') remote = selectedRemote(pc) ?? remote
       if (endReported || (state !== 'closed' && state !== 'failed')) return
