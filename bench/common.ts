@@ -8,9 +8,9 @@ import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
 import type { QUICServer, QUICStream } from '@matrixai/quic'
 
 /** Which server the child runs: `node bench/dist/server.js <kind>`. */
-export type ServerKind = 'keypin' | 'matrixai'
+export type ServerKind = 'keypin' | 'matrixai' | 'ndc-direct'
 
-export const SERVER_KINDS: readonly ServerKind[] = ['keypin', 'matrixai']
+export const SERVER_KINDS: readonly ServerKind[] = ['keypin', 'matrixai', 'ndc-direct']
 
 /** The ALPN both baseline endpoints offer. */
 const BASELINE_ALPN = 'keypin-bench'
@@ -18,8 +18,17 @@ const BASELINE_ALPN = 'keypin-bench'
 /** Idle timeout for the baseline's connections (its default is "never"). */
 const BASELINE_IDLE_MS = 30_000
 
+/**
+ * Signalling for the `ndc-direct` baseline (two raw node-datachannel peers),
+ * both directions over the fork IPC channel; `conn` tells peer connections apart.
+ */
+export type NdcSignal =
+  | { type: 'ndc-description'; conn: number; sdp: string; sdpType: string }
+  | { type: 'ndc-candidate'; conn: number; candidate: string; mid: string }
+  | { type: 'ndc-close'; conn: number }
+
 /** Parent -> child. */
-export type ParentMessage = { type: 'stats'; id: number; gc?: boolean }
+export type ParentMessage = { type: 'stats'; id: number; gc?: boolean } | NdcSignal
 
 export interface ServerStats {
   /** Connections accepted and not yet closed. */
@@ -54,6 +63,7 @@ export type ChildMessage =
   | { type: 'ready'; kind: ServerKind; host: string; port: number; address: string }
   | { type: 'stats'; id: number; stats: ServerStats }
   | { type: 'fatal'; message: string }
+  | NdcSignal
 
 /** The server's answer to a stream: the byte count as 8 bytes big-endian, or the byte itself for a 1-byte ping. */
 export function encodeReply(count: number, first: number): Uint8Array {

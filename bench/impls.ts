@@ -4,7 +4,7 @@
  * the client dialer, and the per-implementation budget (`plan`).
  */
 import type { ServerKind } from './common.js'
-import { dialKeypinQuic, dialMatrixai, type Dialer } from './dialers.js'
+import { dialKeypinQuic, dialKeypinWebRtc, dialMatrixai, dialNdcDirect, type Dialer } from './dialers.js'
 import { MB } from './params.js'
 
 export interface Plan {
@@ -26,6 +26,8 @@ export interface Impl {
   server: ServerKind
   dial: Dialer
   plan: Plan
+  /** Run the memory measurement (the WebRTC pair skips it). Default true. */
+  memory?: boolean
 }
 
 export const KEYPIN_QUIC: Impl = {
@@ -42,5 +44,23 @@ export const MATRIXAI_QUIC: Impl = {
   plan: { bytes: 8 * MB, writeCapMs: 5_000, dials: 40, warmup: 3, dialBudgetMs: 15_000 },
 }
 
+/** Keypin over WebRTC (Node, node-datachannel polyfill) against the same Keypin listener. */
+export const KEYPIN_WEBRTC: Impl = {
+  label: 'Keypin WebRTC (Node)',
+  server: 'keypin',
+  dial: dialKeypinWebRtc,
+  plan: { bytes: 50 * MB, writeCapMs: 3_000, dials: 40, warmup: 3, dialBudgetMs: 8_000 },
+  memory: false,
+}
+
+/** WebRTC baseline: two raw node-datachannel peers, signalled over the child's IPC; no Keypin. */
+export const NDC_DIRECT: Impl = {
+  label: 'node-datachannel direct',
+  server: 'ndc-direct',
+  dial: dialNdcDirect,
+  plan: { bytes: 50 * MB, writeCapMs: 3_000, dials: 40, warmup: 3, dialBudgetMs: 8_000 },
+  memory: false,
+}
+
 /** Measured in this order. */
-export const IMPLS: readonly Impl[] = [KEYPIN_QUIC, MATRIXAI_QUIC]
+export const IMPLS: readonly Impl[] = [KEYPIN_QUIC, MATRIXAI_QUIC, KEYPIN_WEBRTC, NDC_DIRECT]

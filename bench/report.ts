@@ -3,7 +3,7 @@
  * column per implementation, a ratio and a target column) and the notes from
  * the run. Pure formatting; run.ts collects the inputs and writes the output.
  */
-import { KEYPIN_QUIC, MATRIXAI_QUIC } from './impls.js'
+import { KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT } from './impls.js'
 import type { MachineFacts } from './machine.js'
 import type { Outcome } from './measure.js'
 import type { Datagrams } from './measure-datagrams.js'
@@ -26,6 +26,9 @@ export interface ReportInput {
   machine: MachineFacts
   keypin: Results
   baseline: Results
+  /** Keypin over WebRTC (Node) and the raw node-datachannel baseline. */
+  webrtc: Results
+  direct: Results
   notes: readonly string[]
 }
 
@@ -38,6 +41,7 @@ export function renderReport(input: ReportInput): string {
     ...machineSection(input.machine),
     ...setupSection(),
     ...resultsSection(input.keypin, input.baseline),
+    ...webRtcSection(input.webrtc, input.direct),
     ...notesSection(input.notes),
     '',
   ].join('\n')
@@ -118,6 +122,51 @@ function comparisonRows(k: Results, m: Results): string[] {
     `| server RSS per connection with 1 open stream (MB) | ${cell(k.memory, memoryCell)} | ${cell(m.memory, memoryCell)} | ${ratio(value(k.memory, (x) => x.perConnection), value(m.memory, (x) => x.perConnection), false)} | |`,
   )
   return rows
+}
+
+function webRtcSection(k: Results, d: Results): string[] {
+  const w = KEYPIN_WEBRTC.plan
+  const n = NDC_DIRECT.plan
+  const kSingle = value(k.single, (t) => t.mbps)
+  const dSingle = value(d.single, (t) => t.mbps)
+  const kMulti = value(k.multi, (t) => t.mbps)
+  const dMulti = value(d.multi, (t) => t.mbps)
+  const kP50 = value(k.latency, (l) => l.p50)
+  const serverCpu = (t: Throughput): string => fmt(t.serverCpuPerGb, 2)
+  const atLeast70 = (a: number | undefined, b: number | undefined): string =>
+    `≥ 70 % of direct: ${metMissed(a === undefined || b === undefined || b <= 0 ? undefined : a / b >= 0.7)}`
+  return [
+    '',
+    '## WebRTC',
+    '',
+    `- Keypin WebRTC (Node): \`dial()\` from @keypin/webrtc-client (node-datachannel's W3C polyfill) to the same Keypin listener child as above (\`listen()\` serves WebRTC on its one UDP port). Payload ${w.bytes / MB} MB, write cap ${w.writeCapMs / 1000} s; ${w.dials} dials after ${w.warmup} warm-ups within ${w.dialBudgetMs / 1000} s; no memory run.`,
+    `- node-datachannel direct: two raw node-datachannel \`PeerConnection\`s bound to 127.0.0.1 (client in the parent, one per dial in the server child), SDP and candidates relayed over the fork IPC channel; no Keypin, no relay. A stream is a data channel: ${NDC_MESSAGE_NOTE}, bufferedAmount kept under 1 MiB; a 'fin' text message ends it and the child replies with the count (or echoes the 1-byte ping). Datagrams: an unordered, maxRetransmits 0 channel. Payload ${n.bytes / MB} MB, write cap ${n.writeCapMs / 1000} s; ${n.dials} dials after ${n.warmup} warm-ups.`,
+    '- Dial latency here is create PeerConnection + signal + ICE/DTLS/SCTP + open a channel (stream) + 1-byte echo.',
+    '',
+    '| metric | Keypin WebRTC (Node) | node-datachannel direct | ratio (Keypin/direct) | target |',
+    '|---|---|---|---|---|',
+    `| single-stream throughput (MB/s) | ${cell(k.single, throughputCell)} | ${cell(d.single, throughputCell)} | ${percent(kSingle, dSingle)} | ${atLeast70(kSingle, dSingle)} |`,
+    `| ${STREAMS}-stream throughput (MB/s, one connection) | ${cell(k.multi, throughputCell)} | ${cell(d.multi, throughputCell)} | ${percent(kMulti, dMulti)} | ${atLeast70(kMulti, dMulti)} |`,
+    `| dial → first byte p50 (ms) | ${cell(k.latency, latencyCell('p50'))} | ${cell(d.latency, latencyCell('p50'))} | ${plain(kP50, value(d.latency, (l) => l.p50))} | < 100 ms: ${metMissed(kP50 === undefined ? undefined : kP50 < 100)} |`,
+    `| dial → first byte p99 (ms) | ${cell(k.latency, latencyCell('p99'))} | ${cell(d.latency, latencyCell('p99'))} | ${plain(value(k.latency, (l) => l.p99), value(d.latency, (l) => l.p99))} | |`,
+    `| datagrams received/s (${DATAGRAM_SIZE} B) | ${cell(k.datagrams, datagramRateCell)} | ${cell(d.datagrams, datagramRateCell)} | ${percent(datagramRate(k.datagrams), datagramRate(d.datagrams))} | |`,
+    `| datagram delivery ratio | ${cell(k.datagrams, datagramDeliveryCell)} | ${cell(d.datagrams, datagramDeliveryCell)} | — | |`,
+    `| server CPU s per GB, single stream | ${cell(k.single, serverCpu)} | ${cell(d.single, serverCpu)} | ${plain(value(k.single, (t) => t.serverCpuPerGb), value(d.single, (t) => t.serverCpuPerGb))} | |`,
+  ]
+}
+
+const NDC_MESSAGE_NOTE = 'writes sent as 16384-byte binary messages (Keypin\'s stream frame size)'
+
+/** Keypin as a percentage of the direct baseline (rates). */
+function percent(keypin: number | undefined, direct: number | undefined): string {
+  if (keypin === undefined || direct === undefined || direct <= 0) return '—'
+  return `${fmt((keypin / direct) * 100)} %`
+}
+
+/** Keypin/direct as a plain factor (latency, CPU: <1 means Keypin is lower). */
+function plain(keypin: number | undefined, direct: number | undefined): string {
+  if (keypin === undefined || direct === undefined || direct <= 0) return '—'
+  return `${fmt(keypin / direct, 2)}×`
 }
 
 function notesSection(notes: readonly string[]): string[] {

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: Keypin against the @matrixai/quic baseline on loopback.
+ * `npm run bench`: Keypin against the @matrixai/quic baseline on loopback, and
+ * Keypin over WebRTC (Node) against two raw node-datachannel peers.
  *
  * Each measurement gets a fresh server child (bench/dist/server.js, forked,
  * so client and server do not share an event loop) and a hard time limit.
@@ -13,7 +14,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { errorText } from './common.js'
-import { IMPLS, KEYPIN_QUIC, MATRIXAI_QUIC, type Impl } from './impls.js'
+import nodeDataChannel from 'node-datachannel'
+import { IMPLS, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, type Impl } from './impls.js'
 import { machineFacts } from './machine.js'
 import { measure } from './measure.js'
 import { datagrams, DATAGRAMS_LIMIT_MS } from './measure-datagrams.js'
@@ -52,6 +54,8 @@ async function finish(code: number): Promise<never> {
     machine: machineFacts(),
     keypin: resultsOf(KEYPIN_QUIC),
     baseline: resultsOf(MATRIXAI_QUIC),
+    webrtc: resultsOf(KEYPIN_WEBRTC),
+    direct: resultsOf(NDC_DIRECT),
     notes: oddities,
   })
   // run.js lives in bench/dist/, so this is bench/results/.
@@ -60,6 +64,12 @@ async function finish(code: number): Promise<never> {
   await writeFile(new URL('latest.md', dir), markdown)
   process.stdout.write(`${markdown}\n`)
   process.stderr.write('Written to bench/results/latest.md\n')
+  // Stops node-datachannel's threads (the WebRTC measurements' peers).
+  try {
+    nodeDataChannel.cleanup()
+  } catch {
+    // Exiting anyway.
+  }
   process.exit(code)
 }
 
@@ -84,7 +94,7 @@ async function main(): Promise<void> {
     r.multi = await measure(impl, `${STREAMS}-stream throughput`, throughputLimitMs(impl), (s, t) => throughput(impl, s, t, STREAMS))
     r.latency = await measure(impl, 'dial latency', latencyLimitMs(impl), (s, t) => dialLatency(impl, s, t))
     r.datagrams = await measure(impl, 'datagrams', DATAGRAMS_LIMIT_MS, (s, t) => datagrams(impl, s, t))
-    r.memory = await measure(impl, 'memory', MEMORY_LIMIT_MS, (s, t) => memory(impl, s, t))
+    if (impl.memory !== false) r.memory = await measure(impl, 'memory', MEMORY_LIMIT_MS, (s, t) => memory(impl, s, t))
   }
   collectNotes()
   await finish(0)

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { ChildMessage, ParentMessage, ServerKind, ServerStats } from './common.js'
+import type { ChildMessage, NdcSignal, ParentMessage, ServerKind, ServerStats } from './common.js'
 import { withTimeout } from './timing.js'
 
 export type ServerReady = Extract<ChildMessage, { type: 'ready' }>
@@ -15,6 +15,7 @@ export class ServerChild {
   readonly #child: ChildProcess
   readonly #stderr: string[] = []
   readonly #pending = new Map<number, (stats: ServerStats) => void>()
+  readonly #signalHandlers = new Map<number, (signal: NdcSignal) => void>()
   #nextId = 1
   #exited: string | undefined
   ready!: ServerReady
@@ -33,6 +34,8 @@ export class ServerChild {
       if (message.type === 'stats') {
         this.#pending.get(message.id)?.(message.stats)
         this.#pending.delete(message.id)
+      } else if (message.type === 'ndc-description' || message.type === 'ndc-candidate' || message.type === 'ndc-close') {
+        this.#signalHandlers.get(message.conn)?.(message)
       }
     })
     this.#child.on('exit', (code, signal) => {
@@ -70,6 +73,17 @@ export class ServerChild {
     const message: ParentMessage = { type: 'stats', id, gc }
     this.#child.send(message)
     return withTimeout(answer, 5_000, 'server stats')
+  }
+
+  /** ndc-direct signalling: messages from the child for peer connection `conn` go to `handler` until the returned function is called. */
+  onSignal(conn: number, handler: (signal: NdcSignal) => void): () => void {
+    this.#signalHandlers.set(conn, handler)
+    return () => this.#signalHandlers.delete(conn)
+  }
+
+  signal(message: NdcSignal): void {
+    if (this.#exited) throw new Error(this.#exited)
+    this.#child.send(message)
   }
 
   kill(): void {

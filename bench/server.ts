@@ -1,5 +1,5 @@
 /**
- * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai`
+ * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai|ndc-direct`
  * (forked by server-child.ts).
  *
  * For every inbound stream it reads to EOF counting bytes, then answers with
@@ -10,6 +10,7 @@
 import { QUICServer, events as quicEvents, type QUICConnection } from '@matrixai/quic'
 import { generateIdentity, listen } from '@keypin/server'
 import type { Connection, Stream } from '@keypin/core'
+import { PeerConnection, type DataChannel, type DescriptionType } from 'node-datachannel'
 import {
   baselineConfig,
   baselineServerCrypto,
@@ -80,7 +81,10 @@ process.on('disconnect', () => process.exit(0))
 
 process.on('message', (raw) => {
   const message = raw as ParentMessage
-  if (message.type !== 'stats') return
+  if (message.type !== 'stats') {
+    if (kind === 'ndc-direct') onNdcSignal(message)
+    return
+  }
   const gc = (globalThis as { gc?: () => void }).gc
   if (message.gc && gc) {
     gc()
@@ -178,7 +182,89 @@ async function startMatrixai(): Promise<void> {
   send({ type: 'ready', kind: 'matrixai', host: server.host, port: server.port, address: `${server.host}:${server.port}` })
 }
 
-const STARTERS: Record<ServerKind, () => Promise<void>> = { keypin: startKeypin, matrixai: startMatrixai }
+// ---- ndc-direct: raw node-datachannel, no Keypin ----
+
+/** node-datachannel aborts the process when a callback throws: every callback goes through this. */
+function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      fn(...args)
+    } catch (error) {
+      noteError(error)
+    }
+  }
+}
+
+const ndcPeers = new Map<number, PeerConnection>()
+
+function onNdcSignal(message: Exclude<ParentMessage, { type: 'stats' }>): void {
+  try {
+    if (message.type === 'ndc-description') {
+      const pc = new PeerConnection(`bench-server-${message.conn}`, { iceServers: [], bindAddress: '127.0.0.1' })
+      const conn = message.conn
+      ndcPeers.set(conn, pc)
+      stats.accepted++
+      stats.connections++
+      pc.onLocalDescription(guard((sdp: string, type: DescriptionType) => send({ type: 'ndc-description', conn, sdp, sdpType: type })))
+      pc.onLocalCandidate(guard((candidate: string, mid: string) => send({ type: 'ndc-candidate', conn, candidate, mid })))
+      pc.onDataChannel(guard(serveNdcChannel))
+      // Auto-negotiation answers the offer by itself.
+      pc.setRemoteDescription(message.sdp, message.sdpType as DescriptionType)
+    } else if (message.type === 'ndc-candidate') {
+      ndcPeers.get(message.conn)?.addRemoteCandidate(message.candidate, message.mid)
+    } else if (message.type === 'ndc-close') {
+      const pc = ndcPeers.get(message.conn)
+      if (!pc) return
+      ndcPeers.delete(message.conn)
+      stats.connections--
+      pc.close()
+    }
+  } catch (error) {
+    noteError(error)
+  }
+}
+
+function serveNdcChannel(dc: DataChannel): void {
+  if (dc.getLabel() === 'dgram') {
+    dc.onMessage(guard(() => void stats.datagrams++))
+    return
+  }
+  stats.streamsOpen++
+  let count = 0
+  let first = 0
+  let done = false
+  dc.onMessage(
+    guard((msg: string | Buffer | ArrayBuffer) => {
+      if (done) return
+      if (typeof msg === 'string') {
+        if (msg !== 'fin') return
+        done = true
+        stats.streamsOpen--
+        stats.streamsDone++
+        dc.sendMessageBinary(Buffer.from(encodeReply(count, first)))
+        return
+      }
+      const bytes = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg
+      if (count === 0 && bytes.byteLength > 0) first = bytes[0] as number
+      count += bytes.byteLength
+      stats.bytesRead += bytes.byteLength
+    }),
+  )
+  dc.onClosed(
+    guard(() => {
+      if (done) return
+      done = true
+      stats.streamsOpen--
+      stats.streamErrors++
+    }),
+  )
+}
+
+async function startNdcDirect(): Promise<void> {
+  send({ type: 'ready', kind: 'ndc-direct', host: '127.0.0.1', port: 0, address: 'ipc-signalled' })
+}
+
+const STARTERS: Record<ServerKind, () => Promise<void>> = { keypin: startKeypin, matrixai: startMatrixai, 'ndc-direct': startNdcDirect }
 
 const start = kind !== undefined && SERVER_KINDS.includes(kind) ? STARTERS[kind] : undefined
 if (!start) {
