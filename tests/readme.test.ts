@@ -64,3 +64,11 @@ test('the @keypin/quic-client README example fails cleanly when nobody answers',
   const output = await run(example, 'quic-client')
   assert.match(output, /^(TimeoutError|network-error)$/m)
 })
+
+test('the @keypin/webrtc-client README example echoes over WebRTC from Node', { timeout: 30_000 }, async () => {
+  const [example] = await jsBlocks('libs/webrtc-client/README.md')
+  assert.ok(example)
+  const output = await run(example, 'webrtc-client')
+  assert.match(output, /^transport: webrtc$/m)
+  assert.match(output, /^echo: over webrtc$/m)
+})
