@@ -44,6 +44,14 @@ type ReadState = 'open' | 'cancelled' | 'done'
 
 const RESET_CODE = WIRE_ERROR_CODES.reset
 
+/**
+ * How long a finished stream's channel stays open before it is closed.
+ * Closing resets the SCTP stream, and the reset can overtake frames still in
+ * flight: measured under load (8 busy streams), the peer then lost our last
+ * DATA and FIN and saw a reset instead. After the linger they have arrived.
+ */
+const CLOSE_LINGER_MS = 1000
+
 export class WebRtcStreamTransport implements StreamTransport {
   sink: StreamSink | undefined
   /** True for streams the peer opened (they count against our stream limit). */
@@ -354,20 +362,23 @@ export class WebRtcStreamTransport implements StreamTransport {
 
   /**
    * Closes the channel once the engine is done with the stream and both
-   * directions have ended on the wire: our FIN or RESET is queued ahead of
-   * the close (channels deliver queued messages before the reset), and the
-   * peer's FIN or RESET has arrived, so no DATA is lost in flight and both
-   * sides agree on the connection credit it used.
+   * directions have ended on the wire: our FIN or RESET has been handed to
+   * the channel and the peer's FIN or RESET has arrived, so both sides agree
+   * on the connection credit the stream used. The close itself waits
+   * CLOSE_LINGER_MS so that it cannot overtake our last frames.
    */
   #maybeClose(): void {
     if (this.#channelClosed || !this.#released || this.#writeState === 'open' || !this.#peerDone) return
     if (!this.#channel.isOpen || this.#queued.length > 0) return
     this.#channelClosed = true
-    try {
-      this.#channel.close()
-    } catch {
-      // Already closing underneath us.
-    }
+    const channel = this.#channel
+    setTimeout(() => {
+      try {
+        channel.close()
+      } catch {
+        // Already closed underneath us (the peer connection went away).
+      }
+    }, CLOSE_LINGER_MS)
     this.#host.forget(this)
   }
 
