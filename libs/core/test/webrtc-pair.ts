@@ -30,7 +30,10 @@
  *   locally too;
  * - each event takes one callback: registering a second one replaces the
  *   first, so the wrappers register once and fan out;
- * - `initLogger` needs a callback (this file installs a quiet one).
+ * - `initLogger` needs a callback (this file installs a quiet one);
+ * - messages that arrive on a new inbound channel while JavaScript is still
+ *   registering its onMessage handler can be delivered out of order (see
+ *   ListenGate, which sidesteps it for in-process pairs only).
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel'
 import type { KeypinConnection } from '@keypin/core/engine'
@@ -76,13 +79,52 @@ class Fanout<T> {
 const createdChannels = new Set<DataChannel>()
 const createdPeers = new Set<PeerConnection>()
 
-export function wrapDataChannel(dc: DataChannel): RtcChannel {
+/**
+ * Holds a fresh outgoing channel's messages until the other side of an
+ * in-process pair has its message handler on that channel. Test-only, and a
+ * workaround for a node-datachannel 0.33 bug, not for anything in Keypin: when
+ * messages are still arriving on a new inbound channel while JavaScript
+ * registers its onMessage handler (late, because its thread was busy), the
+ * queued ones and the new ones are delivered from two threads at once and
+ * can swap places. Real glue cannot hold anything back this way (it does
+ * not know when the remote side listens); see the WebRTC adapter's notes.
+ */
+export class ListenGate {
+  readonly #listening = new Set<number>()
+  readonly #waiters = new Map<number, Array<() => void>>()
+
+  /** The side this gate belongs to now handles messages on channel `id`. */
+  listening(id: number): void {
+    this.#listening.add(id)
+    for (const wake of this.#waiters.get(id) ?? []) wake()
+    this.#waiters.delete(id)
+  }
+
+  /** Undefined when that side already listens on `id`, else a promise for when it does. */
+  whenListening(id: number): Promise<void> | undefined {
+    if (this.#listening.has(id)) return undefined
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(id) ?? []
+      list.push(resolve)
+      this.#waiters.set(id, list)
+    })
+  }
+}
+
+export function wrapDataChannel(dc: DataChannel, peerListens?: ListenGate): RtcChannel {
   createdChannels.add(dc)
   const opened = new Fanout<void>()
   const messages = new Fanout<Uint8Array>()
   const closed = new Fanout<void>()
   const low = new Fanout<void>()
   let isClosed = false
+  let lowThreshold = 0
+  // Messages held back by `peerListens` (copies, in order), and whether a
+  // close waits for them to go out first.
+  let held: Uint8Array[] | undefined
+  let heldBytes = 0
+  let gateChecked = peerListens === undefined
+  let closeAfterFlush = false
   dc.onOpen(() => opened.emit())
   dc.onMessage((message) => {
     // Binary messages arrive as Buffers over a fresh allocation; hand them on
@@ -101,23 +143,50 @@ export function wrapDataChannel(dc: DataChannel): RtcChannel {
     closed.emit()
   })
   dc.onBufferedAmountLow(() => low.emit())
+  const flush = (): void => {
+    const pending = held ?? []
+    held = undefined
+    heldBytes = 0
+    for (const message of pending) {
+      if (!isClosed) safely(() => dc.sendMessageBinary(message))
+    }
+    if (closeAfterFlush) safely(() => dc.close())
+    // The native queue may never have crossed the threshold: say "low" ourselves.
+    else if (!isClosed && dc.bufferedAmount() <= lowThreshold) low.emit()
+  }
   return {
     get id() {
       return dc.getId()
     },
     get bufferedAmount() {
-      return isClosed ? 0 : dc.bufferedAmount()
+      return isClosed ? 0 : heldBytes + dc.bufferedAmount()
     },
     get isOpen() {
       return !isClosed && dc.isOpen()
     },
     send(message) {
+      if (!gateChecked && peerListens) {
+        gateChecked = true
+        const wait = peerListens.whenListening(dc.getId())
+        if (wait) {
+          held = []
+          void wait.then(flush)
+        }
+      }
+      if (held) {
+        if (isClosed) throw new Error('DataChannel is closed')
+        held.push(message.slice())
+        heldBytes += message.byteLength
+        return
+      }
       dc.sendMessageBinary(message)
     },
     close() {
-      dc.close()
+      if (held) closeAfterFlush = true
+      else dc.close()
     },
     setBufferedAmountLowThreshold(bytes) {
+      lowThreshold = bytes
       dc.setBufferedAmountLowThreshold(bytes)
     },
     onOpen: (handler) => opened.add(handler),
@@ -127,13 +196,25 @@ export function wrapDataChannel(dc: DataChannel): RtcChannel {
   }
 }
 
-export function wrapPeerConnection(pc: PeerConnection): RtcPeer {
+/**
+ * Wraps a peer connection. `gates` is for in-process pairs only: `own` is
+ * told when this side listens on an inbound channel, `peer` holds this
+ * side's new outgoing channels until the other side listens (see ListenGate).
+ */
+export function wrapPeerConnection(pc: PeerConnection, gates?: { own: ListenGate; peer: ListenGate }): RtcPeer {
   createdPeers.add(pc)
   const channels = new Fanout<RtcChannel>()
   const ended = new Fanout<RtcPeerClosed>()
   let endReported = false
   let remote: { host: string; port: number } | undefined
-  pc.onDataChannel((dc) => safely(() => channels.emit(wrapDataChannel(dc))))
+  pc.onDataChannel((dc) =>
+    safely(() => {
+      const channel = wrapDataChannel(dc)
+      // wrapDataChannel registered onMessage: from here on nothing can swap.
+      gates?.own.listening(dc.getId())
+      channels.emit(channel)
+    }),
+  )
   pc.onStateChange((state) =>
     safely(() => {
       if (process.env['KEYPIN_WEBRTC_LOG']) console.error(`[webrtc-pair] ${pc.localDescription()?.type ?? '?'} side: ${state}`)
@@ -155,7 +236,8 @@ export function wrapPeerConnection(pc: PeerConnection): RtcPeer {
       if (init.id !== undefined) config.id = init.id
       if (init.ordered === false) config.unordered = true
       if (init.maxRetransmits !== undefined) config.maxRetransmits = init.maxRetransmits
-      return wrapDataChannel(pc.createDataChannel(init.label, config))
+      // Negotiated channels exist on both sides before SCTP is up: no race to sidestep.
+      return wrapDataChannel(pc.createDataChannel(init.label, config), init.negotiated ? undefined : gates?.peer)
     },
     onChannel: (handler) => channels.add(handler),
     onClosed: (handler) => ended.add(handler),
@@ -232,8 +314,10 @@ export function createPeerPair(): PeerPair {
       toAnswerer.ready()
     }),
   )
-  const offerer = { pc: offerPc, peer: wrapPeerConnection(offerPc) }
-  const answerer = { pc: answerPc, peer: wrapPeerConnection(answerPc) }
+  const offerListens = new ListenGate()
+  const answerListens = new ListenGate()
+  const offerer = { pc: offerPc, peer: wrapPeerConnection(offerPc, { own: offerListens, peer: answerListens }) }
+  const answerer = { pc: answerPc, peer: wrapPeerConnection(answerPc, { own: answerListens, peer: offerListens }) }
   return {
     offerer,
     answerer,

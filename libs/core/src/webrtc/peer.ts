@@ -32,6 +32,10 @@ export interface RtcChannel {
    * Each inbound message, as bytes the adapter may keep (a fresh buffer per
    * message). Glue must not lose messages that arrive before a handler is
    * registered, and must keep the delivery order of messages and `onClose`.
+   * (node-datachannel 0.33 can swap messages that are still arriving on a new
+   * inbound channel while its onMessage is being registered: glue should
+   * register it first thing in onDataChannel, which narrows but does not
+   * close that window.)
    */
   onMessage(handler: (message: Uint8Array) => void): void
   /** The channel closed, locally or by the peer. */
