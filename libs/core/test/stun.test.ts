@@ -28,7 +28,7 @@ import {
   verifyMessageIntegrity,
   type BindingRequestOptions,
 } from '@keypin/core'
-import { assertKeypinError, fromHex, readVectors, toHex } from './support.js'
+import { assertKeypinError, fromHex, readVectors, toHex, seeded } from './support.js'
 
 interface RequestVector {
   description: string
@@ -492,15 +492,3 @@ describe('hostile STUN input', () => {
     }
   })
 })
-
-/** Small seeded PRNG (mulberry32), so a failing fuzz case can be reproduced. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}

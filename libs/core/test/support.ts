@@ -41,3 +41,15 @@ export function assertKeypinError(fn: () => unknown, code: ErrorCode, ...fragmen
   }
   return caught
 }
+
+/** Small seeded PRNG (mulberry32), so a failing fuzz case can be reproduced. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}

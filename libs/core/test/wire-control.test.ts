@@ -21,7 +21,7 @@ import {
   encodeControl,
   type ControlMessage,
 } from '@keypin/core'
-import { assertKeypinError, fromHex, readVectors, toHex } from './support.js'
+import { assertKeypinError, fromHex, readVectors, toHex, seeded } from './support.js'
 
 interface ControlVector {
   description: string
@@ -192,15 +192,3 @@ describe('hostile control messages', () => {
     assert.equal(decoded, 2000)
   })
 })
-
-/** Small seeded PRNG (mulberry32), so a failing fuzz case can be reproduced. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
