@@ -62,5 +62,8 @@ export const NDC_DIRECT: Impl = {
   memory: false,
 }
 
+/** Dial latency only, from a Chromium page through the browser bundle, against the Keypin listener. */
+export const CHROMIUM_PLAN: Plan = { bytes: 0, writeCapMs: 0, dials: 40, warmup: 3, dialBudgetMs: 15_000 }
+
 /** Measured in this order. */
 export const IMPLS: readonly Impl[] = [KEYPIN_QUIC, MATRIXAI_QUIC, KEYPIN_WEBRTC, NDC_DIRECT]

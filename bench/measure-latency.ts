@@ -65,7 +65,8 @@ export async function dialLatency(impl: Impl, server: ServerChild, tracker: Trac
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), count: samples.length, failures, lastFailure }
 }
 
-function percentile(sorted: number[], p: number): number {
+/** Nearest-rank percentile of ascending samples. */
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[index] as number

@@ -37,7 +37,7 @@ export class Tracker {
 }
 
 /** Fresh server, the measurement under a hard limit, then cleanup; failures become the cell text. */
-export async function measure<T>(impl: Impl, name: string, limitMs: number, body: (server: ServerChild, tracker: Tracker) => Promise<T>): Promise<Outcome<T>> {
+export async function measure<T>(impl: Pick<Impl, 'label' | 'server'>, name: string, limitMs: number, body: (server: ServerChild, tracker: Tracker) => Promise<T>): Promise<Outcome<T>> {
   const started = performance.now()
   process.stderr.write(`  ${impl.label}: ${name} ... `)
   let server: ServerChild | undefined

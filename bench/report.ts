@@ -3,7 +3,7 @@
  * column per implementation, a ratio and a target column) and the notes from
  * the run. Pure formatting; run.ts collects the inputs and writes the output.
  */
-import { KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT } from './impls.js'
+import { CHROMIUM_PLAN, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT } from './impls.js'
 import type { MachineFacts } from './machine.js'
 import type { Outcome } from './measure.js'
 import type { Datagrams } from './measure-datagrams.js'
@@ -29,6 +29,8 @@ export interface ReportInput {
   /** Keypin over WebRTC (Node) and the raw node-datachannel baseline. */
   webrtc: Results
   direct: Results
+  /** Dial latency from a Chromium page (browser bundle) to the Keypin listener. */
+  chromiumLatency: Outcome<Latency> | undefined
   notes: readonly string[]
 }
 
@@ -41,7 +43,7 @@ export function renderReport(input: ReportInput): string {
     ...machineSection(input.machine),
     ...setupSection(),
     ...resultsSection(input.keypin, input.baseline),
-    ...webRtcSection(input.webrtc, input.direct),
+    ...webRtcSection(input.webrtc, input.direct, input.chromiumLatency),
     ...notesSection(input.notes),
     '',
   ].join('\n')
@@ -124,7 +126,7 @@ function comparisonRows(k: Results, m: Results): string[] {
   return rows
 }
 
-function webRtcSection(k: Results, d: Results): string[] {
+function webRtcSection(k: Results, d: Results, chromium: Outcome<Latency> | undefined): string[] {
   const w = KEYPIN_WEBRTC.plan
   const n = NDC_DIRECT.plan
   const kSingle = value(k.single, (t) => t.mbps)
@@ -132,6 +134,7 @@ function webRtcSection(k: Results, d: Results): string[] {
   const kMulti = value(k.multi, (t) => t.mbps)
   const dMulti = value(d.multi, (t) => t.mbps)
   const kP50 = value(k.latency, (l) => l.p50)
+  const chromiumP50 = value(chromium, (l) => l.p50)
   const serverCpu = (t: Throughput): string => fmt(t.serverCpuPerGb, 2)
   const atLeast70 = (a: number | undefined, b: number | undefined): string =>
     `≥ 70 % of direct: ${metMissed(a === undefined || b === undefined || b <= 0 ? undefined : a / b >= 0.7)}`
@@ -142,6 +145,7 @@ function webRtcSection(k: Results, d: Results): string[] {
     `- Keypin WebRTC (Node): \`dial()\` from @keypin/webrtc-client (node-datachannel's W3C polyfill) to the same Keypin listener child as above (\`listen()\` serves WebRTC on its one UDP port). Payload ${w.bytes / MB} MB, write cap ${w.writeCapMs / 1000} s; ${w.dials} dials after ${w.warmup} warm-ups within ${w.dialBudgetMs / 1000} s; no memory run.`,
     `- node-datachannel direct: two raw node-datachannel \`PeerConnection\`s bound to 127.0.0.1 (client in the parent, one per dial in the server child), SDP and candidates relayed over the fork IPC channel; no Keypin, no relay. A stream is a data channel: ${NDC_MESSAGE_NOTE}, bufferedAmount kept under 1 MiB; a 'fin' text message ends it and the child replies with the count (or echoes the 1-byte ping). Datagrams: an unordered, maxRetransmits 0 channel. Payload ${n.bytes / MB} MB, write cap ${n.writeCapMs / 1000} s; ${n.dials} dials after ${n.warmup} warm-ups.`,
     '- Dial latency here is create PeerConnection + signal + ICE/DTLS/SCTP + open a channel (stream) + 1-byte echo.',
+    `- Chromium: the same dial + 1-byte echo loop runs inside a headless Debian Chromium page importing the browser bundle (libs/webrtc-client/dist/browser.js), default (auto) handshake; ${CHROMIUM_PLAN.dials} dials after ${CHROMIUM_PLAN.warmup} warm-ups within ${CHROMIUM_PLAN.dialBudgetMs / 1000} s. There is no direct baseline for it.`,
     '',
     '| metric | Keypin WebRTC (Node) | node-datachannel direct | ratio (Keypin/direct) | target |',
     '|---|---|---|---|---|',
@@ -149,6 +153,8 @@ function webRtcSection(k: Results, d: Results): string[] {
     `| ${STREAMS}-stream throughput (MB/s, one connection) | ${cell(k.multi, throughputCell)} | ${cell(d.multi, throughputCell)} | ${percent(kMulti, dMulti)} | ${atLeast70(kMulti, dMulti)} |`,
     `| dial → first byte p50 (ms) | ${cell(k.latency, latencyCell('p50'))} | ${cell(d.latency, latencyCell('p50'))} | ${plain(kP50, value(d.latency, (l) => l.p50))} | < 100 ms: ${metMissed(kP50 === undefined ? undefined : kP50 < 100)} |`,
     `| dial → first byte p99 (ms) | ${cell(k.latency, latencyCell('p99'))} | ${cell(d.latency, latencyCell('p99'))} | ${plain(value(k.latency, (l) => l.p99), value(d.latency, (l) => l.p99))} | |`,
+    `| Chromium dial → first byte p50 (ms) | ${cell(chromium, latencyCell('p50'))} | — | — | < 100 ms: ${metMissed(chromiumP50 === undefined ? undefined : chromiumP50 < 100)} |`,
+    `| Chromium dial → first byte p99 (ms) | ${cell(chromium, latencyCell('p99'))} | — | — | |`,
     `| datagrams received/s (${DATAGRAM_SIZE} B) | ${cell(k.datagrams, datagramRateCell)} | ${cell(d.datagrams, datagramRateCell)} | ${percent(datagramRate(k.datagrams), datagramRate(d.datagrams))} | |`,
     `| datagram delivery ratio | ${cell(k.datagrams, datagramDeliveryCell)} | ${cell(d.datagrams, datagramDeliveryCell)} | — | |`,
     `| server CPU s per GB, single stream | ${cell(k.single, serverCpu)} | ${cell(d.single, serverCpu)} | ${plain(value(k.single, (t) => t.serverCpuPerGb), value(d.single, (t) => t.serverCpuPerGb))} | |`,

@@ -15,11 +15,12 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { errorText } from './common.js'
 import nodeDataChannel from 'node-datachannel'
-import { IMPLS, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, type Impl } from './impls.js'
+import { CHROMIUM_PLAN, IMPLS, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, type Impl } from './impls.js'
 import { machineFacts } from './machine.js'
-import { measure } from './measure.js'
+import { measure, type Outcome } from './measure.js'
 import { datagrams, DATAGRAMS_LIMIT_MS } from './measure-datagrams.js'
-import { dialLatency, latencyLimitMs } from './measure-latency.js'
+import { dialLatency, latencyLimitMs, type Latency } from './measure-latency.js'
+import { browserDialLatency } from './measure-browser-latency.js'
 import { memory, MEMORY_LIMIT_MS } from './measure-memory.js'
 import { throughput, throughputLimitMs } from './measure-throughput.js'
 import { oddities } from './oddities.js'
@@ -28,6 +29,7 @@ import { renderReport, type Results } from './report.js'
 
 /** What each implementation's measurements produced so far; the watchdog may report it half-filled. */
 const results = new Map<Impl, Results>()
+let chromiumLatency: Outcome<Latency> | undefined
 
 function resultsOf(impl: Impl): Results {
   let r = results.get(impl)
@@ -56,6 +58,7 @@ async function finish(code: number): Promise<never> {
     baseline: resultsOf(MATRIXAI_QUIC),
     webrtc: resultsOf(KEYPIN_WEBRTC),
     direct: resultsOf(NDC_DIRECT),
+    chromiumLatency,
     notes: oddities,
   })
   // run.js lives in bench/dist/, so this is bench/results/.
@@ -96,6 +99,12 @@ async function main(): Promise<void> {
     r.datagrams = await measure(impl, 'datagrams', DATAGRAMS_LIMIT_MS, (s, t) => datagrams(impl, s, t))
     if (impl.memory !== false) r.memory = await measure(impl, 'memory', MEMORY_LIMIT_MS, (s, t) => memory(impl, s, t))
   }
+  chromiumLatency = await measure(
+    { label: 'Keypin WebRTC (Chromium)', server: 'keypin' },
+    'dial latency',
+    CHROMIUM_PLAN.dialBudgetMs + 20_000,
+    (s, t) => browserDialLatency(CHROMIUM_PLAN, s, t),
+  )
   collectNotes()
   await finish(0)
 }
