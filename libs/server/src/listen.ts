@@ -196,10 +196,11 @@ export class KeypinListener implements Listener {
 
   /**
    * Sends raw bytes from the listener's socket (QUIC and the WebRTC path share it).
-   * Send failures (unreachable peers) are packet loss; the protocols recover or time out.
+   * Send failures (unreachable peers) are packet loss, reported as the
+   * socket's (ignored) 'error' events; the protocols recover or time out.
    */
   sendRaw(packet: Uint8Array, host: string, port: number): void {
-    if (this.#socketOpen) this.#socket.send(packet, port, host, ignoreSendError)
+    if (this.#socketOpen) this.#socket.send(packet, port, host)
   }
 
   accept(options: SignalOptions = {}): Promise<Connection> {
@@ -256,7 +257,6 @@ export class KeypinListener implements Listener {
   }
 }
 
-function ignoreSendError(): void {}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

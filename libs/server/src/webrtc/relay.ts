@@ -13,21 +13,18 @@ import { LOOPBACK } from './ice-mux.js'
 
 export class LoopbackRelay {
   readonly #socket: dgram.Socket
-  readonly #muxPort: number
   /** The relay's own loopback port: what node-datachannel sees as the peer's. */
   readonly port: number
   #open = true
 
-  private constructor(socket: dgram.Socket, muxPort: number, fromMux: (packet: Buffer) => void) {
+  private constructor(socket: dgram.Socket, fromMux: (packet: Buffer) => void) {
     this.#socket = socket
-    this.#muxPort = muxPort
     this.port = socket.address().port
-    socket.on('message', (packet, from) => {
-      // Anything on this machine can send to a loopback port; only the mux
-      // speaks for the server.
-      if (from.port !== muxPort || from.address !== LOOPBACK) return
-      fromMux(packet)
-    })
+    // The socket is connected to the mux, so the kernel delivers only what
+    // the mux sends (anything else on this machine could send to a loopback
+    // port) and each send skips the address lookup: measurably cheaper per
+    // packet, and every WebRTC packet crosses this socket.
+    socket.on('message', (packet) => fromMux(packet))
     // ICMP port-unreachable and the like: packet loss, never fatal.
     socket.on('error', () => {})
   }
@@ -42,16 +39,19 @@ export class LoopbackRelay {
       }
       socket.once('error', onError)
       socket.bind(0, LOOPBACK, () => {
-        socket.off('error', onError)
-        resolve()
+        socket.connect(muxPort, LOOPBACK, () => {
+          socket.off('error', onError)
+          resolve()
+        })
       })
     })
-    return new LoopbackRelay(socket, muxPort, fromMux)
+    return new LoopbackRelay(socket, fromMux)
   }
 
   /** Passes one datagram from the remote peer to the mux. */
   toMux(packet: Uint8Array): void {
-    if (this.#open) this.#socket.send(packet, this.#muxPort, LOOPBACK, ignoreSendError)
+    // No callback: a failed send is packet loss, reported (and ignored) as an 'error' event.
+    if (this.#open) this.#socket.send(packet)
   }
 
   close(): void {
@@ -60,5 +60,3 @@ export class LoopbackRelay {
     this.#socket.close()
   }
 }
-
-function ignoreSendError(): void {}
