@@ -18,6 +18,7 @@ import { digestsEqual } from './certhash.js'
 import { KeypinError, assertBytes, describe } from './errors.js'
 import { isValidIceUfrag } from './ice.js'
 import { checkU32 } from './wire/integers.js'
+import { checkIPv4, checkIPv6 } from './ip.js'
 
 /** Bytes 4..7 of every RFC 5389 message. */
 export const STUN_MAGIC_COOKIE = 0x2112a442
@@ -28,10 +29,14 @@ export const STUN_HEADER_SIZE = 20
 /** Message type of a Binding request (method 0x001, class request). */
 export const STUN_BINDING_REQUEST = 0x0001
 
+/** Message type of a Binding success response. */
+export const STUN_BINDING_SUCCESS = 0x0101
+
 /** The attribute types this file reads or writes. */
 export const STUN_ATTRIBUTES = {
   username: 0x0006,
   messageIntegrity: 0x0008,
+  xorMappedAddress: 0x0020,
   priority: 0x0024,
   useCandidate: 0x0025,
   fingerprint: 0x8028,
@@ -222,6 +227,81 @@ export function buildBindingRequest(options: BindingRequestOptions): Uint8Array 
   viewOf(value).setUint32(0, fingerprint(bytes, offset))
   putAttribute(bytes, offset, STUN_ATTRIBUTES.fingerprint, value.subarray(0, 4))
   return bytes
+}
+
+export interface ResignOptions {
+  /** Short-term key for the new MESSAGE-INTEGRITY (see stunShortTermKey). */
+  key: Uint8Array
+  /** Replaces the value of every XOR-MAPPED-ADDRESS attribute with this address. */
+  xorMappedAddress?: { host: string; port: number }
+}
+
+/**
+ * A copy of a STUN message with fresh MESSAGE-INTEGRITY (keyed with
+ * `options.key`) and FINGERPRINT; attributes that followed the old
+ * MESSAGE-INTEGRITY are dropped, and XOR-MAPPED-ADDRESS can be rewritten on
+ * the way. For a relay that answers on someone else's behalf (the reflexive
+ * address it saw is not the peer's real one) and for tests that play a
+ * man in the middle. Throws `invalid-argument` for a malformed message or
+ * address.
+ */
+export function resignStunMessage(bytes: Uint8Array, options: ResignOptions): Uint8Array {
+  assertBytes(bytes, 'STUN message')
+  assertBytes(options.key, 'key')
+  const located = scan(bytes)
+  if (typeof located === 'string') throw new KeypinError('invalid-argument', `not a STUN message: ${located}`)
+  const mapped = options.xorMappedAddress === undefined ? undefined : xorAddressValue(options.xorMappedAddress, bytes)
+  const parts: Uint8Array[] = [Uint8Array.prototype.slice.call(bytes, 0, STUN_HEADER_SIZE)]
+  let length = STUN_HEADER_SIZE
+  for (const attribute of located) {
+    if (attribute.type === STUN_ATTRIBUTES.messageIntegrity || attribute.type === STUN_ATTRIBUTES.fingerprint) break
+    let encoded: Uint8Array
+    if (mapped !== undefined && attribute.type === STUN_ATTRIBUTES.xorMappedAddress) {
+      encoded = new Uint8Array(4 + mapped.length)
+      putAttribute(encoded, 0, attribute.type, mapped)
+    } else {
+      // Verbatim, padding included: MESSAGE-INTEGRITY covers the padding bytes.
+      encoded = bytes.subarray(attribute.offset, attribute.offset + 4 + padded(attribute.length))
+    }
+    parts.push(encoded)
+    length += encoded.length
+  }
+  const out = new Uint8Array(length + 4 + MESSAGE_INTEGRITY_SIZE + 8)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  offset = putAttribute(out, offset, STUN_ATTRIBUTES.messageIntegrity, messageIntegrity(out, offset, options.key))
+  viewOf(out).setUint16(2, out.length - STUN_HEADER_SIZE)
+  const crc = new Uint8Array(4)
+  viewOf(crc).setUint32(0, fingerprint(out, offset))
+  putAttribute(out, offset, STUN_ATTRIBUTES.fingerprint, crc)
+  return out
+}
+
+/** RFC 5389 15.2: family, port and address XORed with the cookie (and, for IPv6, the transaction id). */
+function xorAddressValue(address: { host: string; port: number }, message: Uint8Array): Uint8Array {
+  const { host, port } = address
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new KeypinError('invalid-argument', `port must be an integer 0-65535, got ${describe(port)}`)
+  }
+  const v4 = checkIPv4(host)
+  const v6 = v4.ok ? undefined : checkIPv6(host.replace(/^\[|\]$/g, ''))
+  let raw: Uint8Array
+  if (v4.ok) raw = Uint8Array.from(v4.value)
+  else if (v6?.ok) {
+    raw = new Uint8Array(16)
+    v6.value.forEach((group, i) => viewOf(raw).setUint16(i * 2, group))
+  } else throw new KeypinError('invalid-argument', `not an IP address: ${describe(host)}`)
+  const value = new Uint8Array(4 + raw.length)
+  const view = viewOf(value)
+  view.setUint8(1, raw.length === 4 ? 0x01 : 0x02)
+  view.setUint16(2, port ^ (STUN_MAGIC_COOKIE >>> 16))
+  // The mask is the cookie followed by the transaction id.
+  const mask = message.subarray(4, STUN_HEADER_SIZE)
+  for (let i = 0; i < raw.length; i++) value[4 + i] = (raw[i] as number) ^ (mask[i] as number)
+  return value
 }
 
 /** An attribute's position: `offset` is where its 4-byte header starts. */

@@ -6,8 +6,21 @@
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DEFAULT_WINDOWS, decodeControl, encodeControl } from '@keypin/core'
-import { STEP_MS, dialFor, echoOnce, randomBytes, startServer, waitUntil } from './support.js'
+import dgram from 'node:dgram'
+import {
+  DEFAULT_WINDOWS,
+  STUN_ATTRIBUTES,
+  STUN_BINDING_SUCCESS,
+  buildBindingRequest,
+  decodeControl,
+  deriveIcePassword,
+  encodeControl,
+  parseStunMessage,
+  randomIceUfrag,
+  stunShortTermKey,
+  verifyMessageIntegrity,
+} from '@keypin/core'
+import { STEP_MS, delay, dialFor, echoOnce, randomBytes, startServer, waitUntil } from './support.js'
 import { dialKeypin, dialRaw, releaseDialers, within, type Handshake } from './webrtc-dialer.js'
 
 after(() => releaseDialers())
@@ -31,9 +44,7 @@ for (const handshake of HANDSHAKES) {
     // Both HELLOs seen: the server accepted a WebRTC connection from the dialer's public address.
     const conn = await server.nextConnection()
     assert.equal(conn.transport, 'webrtc')
-    // The dialer's real socket, from its host candidate. (Its selected pair
-    // shows a peer-reflexive candidate instead: the server's STUN responses
-    // carry the address of the loopback relay that node-datachannel sees.)
+    // The dialer's real socket, from its host candidate.
     const host = /a=candidate:\S+ 1 UDP \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(raw.pc.localDescription()?.sdp ?? '')
     assert.ok(host, 'the dialer has a loopback host candidate')
     assert.deepEqual(conn.remoteAddress, { host: '127.0.0.1', port: Number(host[1]) })
@@ -116,4 +127,29 @@ test('dial latency over loopback (diagnostic: p50 of 10 dials per handshake)', {
     STEP_MS,
     () => `every measured dial is released (stats ${JSON.stringify(server.listener.stats)})`,
   )
+})
+
+test("the server's Binding responses carry the dialer's real address, not the loopback relay's", async (t) => {
+  const server = await startServer(t, { webrtc: { handshakeTimeout: 2_000 } })
+  const socket = dgram.createSocket('udp4')
+  const answers: Buffer[] = []
+  socket.on('message', (message) => answers.push(message))
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  t.after(() => socket.close())
+  const ufrag = randomIceUfrag()
+  const password = deriveIcePassword(server.listener.identity.digest, ufrag)
+  const request = buildBindingRequest({ username: `${ufrag}:${ufrag}`, password, useCandidate: true })
+  // Retransmit like a dialer until node-datachannel has answered.
+  for (let i = 0; i < 40 && answers.length === 0; i++) {
+    socket.send(request, server.listener.localAddress.port, '127.0.0.1')
+    await delay(50)
+  }
+  const response = answers.find((a) => a.readUInt16BE(0) === STUN_BINDING_SUCCESS)
+  assert.ok(response, `a Binding success response (got ${answers.length} datagrams)`)
+  assert.equal(verifyMessageIntegrity(response, stunShortTermKey(password)), true, "signed with the server's password")
+  const mapped = parseStunMessage(response).attributes.find((a) => a.type === STUN_ATTRIBUTES.xorMappedAddress)
+  assert.ok(mapped, 'XOR-MAPPED-ADDRESS present')
+  const port = ((mapped.value[2]! << 8) | mapped.value[3]!) ^ 0x2112
+  const host = [0x21, 0x12, 0xa4, 0x42].map((mask, i) => mapped.value[4 + i]! ^ mask).join('.')
+  assert.deepEqual({ host, port }, { host: '127.0.0.1', port: socket.address().port })
 })

@@ -18,7 +18,15 @@
  * server's limits do) and does not speak the Keypin protocol (the core
  * adapter does).
  */
-import type { HostPort, Reason } from '@keypin/core'
+import {
+  resignStunMessage,
+  stunShortTermKey,
+  STUN_BINDING_SUCCESS,
+  STUN_HEADER_SIZE,
+  STUN_MAGIC_COOKIE,
+  type HostPort,
+  type Reason,
+} from '@keypin/core'
 import type { KeypinConnection } from '@keypin/core/engine'
 import { connectOverWebRtc, type WebRtcConnectOptions } from '@keypin/core/webrtc'
 import type { PeerConnection } from 'node-datachannel'
@@ -81,11 +89,14 @@ export class WebRtcSession {
   #muxReady = false
   /** The server's ICE agent has a usable path: everything can go through. */
   #iceUp = false
+  /** MESSAGE-INTEGRITY key of the server's ICE password, for re-signed responses. */
+  readonly #serverKey: Uint8Array
 
   constructor(init: SessionInit) {
     this.#init = init
     this.remote = { ...init.remote }
     this.serverUfrag = init.admitted.serverUfrag
+    this.#serverKey = stunShortTermKey(init.admitted.serverPwd)
     this.ended = new Promise((resolve) => {
       this.#resolveEnded = resolve
     })
@@ -137,7 +148,7 @@ export class WebRtcSession {
   async #openRelay(): Promise<LoopbackRelay | undefined> {
     try {
       const runtime = await this.#init.runtime
-      const relay = await LoopbackRelay.open(runtime.mux.port, (packet) => this.#init.send(packet))
+      const relay = await LoopbackRelay.open(runtime.mux.port, (packet) => this.#init.send(this.#fromMux(packet)))
       this.#relay = relay
       return relay
     } catch {
@@ -206,6 +217,22 @@ export class WebRtcSession {
     pc.setLocalDescription('answer', { iceUfrag: admitted.serverUfrag, icePwd: admitted.serverPwd })
   }
 
+  /**
+   * node-datachannel answers Binding requests with the address it saw, the
+   * relay's loopback port. The dialer would learn that as its own reflexive
+   * address (and with it a detail of the server's insides), so success
+   * responses get the peer's real address, re-signed with the server's
+   * password. Everything else passes untouched.
+   */
+  #fromMux(packet: Uint8Array): Uint8Array {
+    if (!isBindingSuccess(packet)) return packet
+    try {
+      return resignStunMessage(packet, { key: this.#serverKey, xorMappedAddress: this.remote })
+    } catch {
+      return packet
+    }
+  }
+
   #onMuxReady(): void {
     if (this.#muxReady || this.#phase === 'ended') return
     this.#muxReady = true
@@ -250,6 +277,15 @@ export class WebRtcSession {
       this.#init.onEnded(this)
     })()
   }
+}
+
+/** A STUN Binding success response (type 0x0101, magic cookie in place). */
+function isBindingSuccess(packet: Uint8Array): boolean {
+  return (
+    packet.length >= STUN_HEADER_SIZE &&
+    ((packet[0] as number) << 8 | (packet[1] as number)) === STUN_BINDING_SUCCESS &&
+    new DataView(packet.buffer, packet.byteOffset + 4, 4).getUint32(0) === STUN_MAGIC_COOKIE
+  )
 }
 
 /** RFC 7983: a first byte of 0-3 is STUN; DTLS is 20-63. */
