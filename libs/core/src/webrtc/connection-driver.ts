@@ -310,7 +310,11 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
   // ---- datagrams ----
 
   #onDatagram(message: Uint8Array): void {
-    if (this.#state !== 'closed') this.connection.receiveDatagram(message)
+    // The wire caps a datagram at 1200 bytes; a bigger one is a peer that
+    // ignores the cap. Datagrams are droppable by contract, so it is dropped
+    // rather than handed to an application sized for the cap.
+    if (this.#state === 'closed' || message.byteLength > MAX_WEBRTC_DATAGRAM) return
+    this.connection.receiveDatagram(message)
   }
 
   #onDatagramRoom(): void {
