@@ -10,7 +10,9 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFile } from 'node:child_process'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { runScenario, type ScenarioName, type ScenarioOptions, type ScenarioResult } from './scenarios.js'
 
 const BUNDLE = new URL('../../libs/webrtc-client/dist/browser.js', import.meta.url)
 export const CHROMIUM = process.env.KEYPIN_CHROMIUM ?? '/usr/bin/chromium'
@@ -31,11 +33,47 @@ const FLAGS = [
 export interface BrowserSession {
   page: Page
   origin: string
+  /** Loads a fresh page, which ends everything the old one was running (peer connections included). */
+  reload(): Promise<void>
   close(): Promise<void>
 }
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM)
+}
+
+/** The browser's own version line, e.g. "Chromium 156.0.8078.79 built on Debian ..." (the page's user agent hides the minor numbers). */
+export function chromiumVersion(): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(CHROMIUM, ['--version'], { timeout: 10_000 }, (error, stdout) => {
+      resolve(error ? 'Chromium (version unknown)' : (stdout.split('\n')[0] ?? '').trim())
+    })
+  })
+}
+
+/**
+ * Runs one shared scenario inside the page, with the bundle's dial() and the
+ * given handshake (the bundle's default when omitted). The scenario's source
+ * is shipped into the page, so it runs exactly as written in scenarios.ts.
+ */
+export async function runScenarioInPage(
+  session: BrowserSession,
+  name: ScenarioName,
+  address: string,
+  options: ScenarioOptions & { handshake?: string } = {},
+): Promise<ScenarioResult> {
+  const { handshake, ...scenarioOptions } = options
+  return session.page.evaluate(
+    async ({ source, name, address, handshake, scenarioOptions }) => {
+      const bundle = (await import(`${location.origin}/browser.js`)) as {
+        dial: (address: string, options?: object) => Promise<unknown>
+      }
+      const run = new Function(`return (${source})`)() as (n: string, d: unknown, a: string, o: object) => Promise<ScenarioResult>
+      const dial = (a: string, o?: object): Promise<unknown> => bundle.dial(a, handshake === undefined ? o : { ...o, handshake })
+      return run(name, dial, address, scenarioOptions)
+    },
+    { source: runScenario.toString(), name, address, handshake, scenarioOptions },
+  )
 }
 
 /** Launches Chromium with a fresh profile and opens a page that can import the bundle as /browser.js. */
@@ -69,6 +107,10 @@ export async function openBrowser(extraFlags: string[] = []): Promise<BrowserSes
     return {
       page,
       origin,
+      async reload() {
+        await page.goto('about:blank')
+        await page.goto(origin)
+      },
       async close() {
         await context?.close().catch(() => {})
         await browser?.close().catch(() => {})

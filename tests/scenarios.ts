@@ -10,6 +10,17 @@ export interface ScenarioResult {
   detail: string
 }
 
+/** Knobs some scenarios take; plain data, so it crosses into a page as JSON. */
+export interface ScenarioOptions {
+  /** wrong-pin: the dialer's handshake timeout (ms), which is how a WebRTC dial to a silent server ends. Default 3000. */
+  handshakeTimeout?: number
+  /** wrong-pin: the KeypinError code the failed dial must carry; without it, `pin-mismatch` or `timeout`. */
+  wrongPinCode?: string
+  /** concurrent-kinds: a name shared by the clients that run together, and how many of them there are. */
+  group?: string
+  parties?: number
+}
+
 export type ScenarioName =
   | 'echo'
   | 'streams-50'
@@ -21,7 +32,12 @@ export type ScenarioName =
   | 'server-opened'
   | 'slow-reader'
   | 'close-code'
+  | 'streams-20'
+  | 'connections-5'
+  | 'wrong-pin'
+  | 'concurrent-kinds'
 
+/** The scenarios every client kind runs in the per-transport test files. */
 export const SCENARIOS: ScenarioName[] = [
   'echo',
   'streams-50',
@@ -48,9 +64,20 @@ interface AnyConnection {
   close(reason?: { code?: string | number; message?: string }): Promise<void>
   closed: Promise<{ code: string; wireCode: number; initiator: string }>
 }
-type Dial = (address: string, options?: { signal?: AbortSignal }) => Promise<unknown>
+/** Any client's dial(); options a dialer does not know are ignored. */
+export type ScenarioDial = (address: string, options?: { signal?: AbortSignal; handshakeTimeout?: number }) => Promise<unknown>
 
-export async function runScenario(name: ScenarioName, dial: Dial, address: string): Promise<ScenarioResult> {
+/**
+ * Runs scenario `name` with `dial` against the scenario server at `address`.
+ * Never throws: every failure, including the dial's, becomes `ok: false`
+ * with the reason in `detail`.
+ */
+export async function runScenario(
+  name: ScenarioName,
+  dial: ScenarioDial,
+  address: string,
+  options: ScenarioOptions = {},
+): Promise<ScenarioResult> {
   const SLOW_MS = 1500
   const random = (length: number): Uint8Array => {
     const out = new Uint8Array(length)
@@ -93,18 +120,89 @@ export async function runScenario(name: ScenarioName, dial: Dial, address: strin
     await writer.close()
     return equal(await readAll(stream), payload)
   }
+  const echoes = async (conn: AnyConnection, count: number): Promise<string> => {
+    const results = await Promise.all(Array.from({ length: count }, (_, i) => echo(conn, random(1000 + i * 100))))
+    const bad = results.filter((ok) => !ok).length
+    return bad === 0 ? '' : `${bad} of ${count} streams echoed wrong bytes`
+  }
+  const within = <T>(promise: Promise<T>, ms: number): Promise<T | null> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+  }
+  const datagramRoundTrip = async (conn: AnyConnection): Promise<string> => {
+    const sent = Array.from({ length: 20 }, (_, i) => new TextEncoder().encode(`datagram ${i}`))
+    const reader = conn.datagrams.incoming.getReader()
+    try {
+      for (const datagram of sent) await conn.datagrams.send(datagram)
+      const first = await within(reader.read(), 5000)
+      if (!first || first.done) return 'no datagram came back within 5 s'
+      return sent.some((datagram) => equal(datagram, first.value)) ? '' : 'an unexpected datagram came back'
+    } finally {
+      reader.releaseLock()
+    }
+  }
+  const dialDefault = async (): Promise<AnyConnection> => (await dial(address, { signal: AbortSignal.timeout(15_000) })) as AnyConnection
 
-  const conn = (await dial(address, { signal: AbortSignal.timeout(15_000) })) as AnyConnection
+  if (name === 'wrong-pin') {
+    // The same address with one character of the certhash changed: a valid
+    // certhash (the character sits inside the digest) naming another key.
+    const at = address.lastIndexOf(':') + 21
+    const wrong = address.slice(0, at) + (address[at] === 'A' ? 'B' : 'A') + address.slice(at + 1)
+    const handshakeTimeout = options.handshakeTimeout ?? 3000
+    const expected = options.wrongPinCode ? [options.wrongPinCode] : ['pin-mismatch', 'timeout']
+    const started = Date.now()
+    try {
+      const conn = (await dial(wrong, { signal: AbortSignal.timeout(handshakeTimeout + 10_000), handshakeTimeout })) as AnyConnection
+      await conn.close().catch(() => {})
+      return { ok: false, detail: 'the dial to a wrong certhash connected' }
+    } catch (error) {
+      const e = error as { name?: string; code?: string }
+      const ok = e.name === 'KeypinError' && expected.includes(e.code ?? '')
+      const seconds = ((Date.now() - started) / 1000).toFixed(1)
+      return {
+        ok,
+        detail: ok
+          ? `dial failed with ${e.code} after ${seconds} s`
+          : `dial failed after ${seconds} s with ${e.name}/${errorOf(error)}; expected a KeypinError ${expected.join(' or ')}`,
+      }
+    }
+  }
+
+  if (name === 'connections-5') {
+    const dials = await Promise.allSettled(Array.from({ length: 5 }, () => dialDefault()))
+    const conns = dials.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []))
+    try {
+      const failed = dials.find((d): d is PromiseRejectedResult => d.status === 'rejected')
+      if (failed) return { ok: false, detail: `${conns.length}/5 dials succeeded; one threw ${errorOf(failed.reason)}` }
+      // Every connection carries a stream at the same time as the others.
+      const results = await Promise.all(conns.map((conn, i) => echo(conn, random(20_000 + i))))
+      const good = results.filter(Boolean).length
+      return { ok: good === 5, detail: `${good}/5 connections open at once echoed 20 kB` }
+    } catch (error) {
+      return { ok: false, detail: `threw ${errorOf(error)}` }
+    } finally {
+      await Promise.all(conns.map((conn) => conn.close().catch(() => {})))
+    }
+  }
+
+  let conn: AnyConnection
+  try {
+    conn = await dialDefault()
+  } catch (error) {
+    return { ok: false, detail: `dial threw ${errorOf(error)}` }
+  }
   try {
     switch (name) {
       case 'echo': {
         const ok = await echo(conn, random(100_000))
         return { ok, detail: ok ? '100 kB echoed' : 'echo differs' }
       }
-      case 'streams-50': {
-        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => echo(conn, random(1000 + i * 100))))
-        const bad = results.filter((ok) => !ok).length
-        return { ok: bad === 0, detail: `${50 - bad}/50 streams echoed` }
+      case 'streams-50':
+      case 'streams-20': {
+        const count = name === 'streams-50' ? 50 : 20
+        const problem = await echoes(conn, count)
+        return { ok: problem === '', detail: problem || `${count} concurrent streams echoed` }
       }
       case 'close-write-eof': {
         const stream = await conn.openStream()
@@ -149,14 +247,8 @@ export async function runScenario(name: ScenarioName, dial: Dial, address: strin
         }
       }
       case 'datagrams': {
-        const sent = Array.from({ length: 20 }, (_, i) => new TextEncoder().encode(`datagram ${i}`))
-        const reader = conn.datagrams.incoming.getReader()
-        for (const datagram of sent) await conn.datagrams.send(datagram)
-        const first = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))])
-        reader.releaseLock()
-        if (!first || first.done) return { ok: false, detail: 'no datagram came back within 5 s' }
-        const ok = sent.some((datagram) => equal(datagram, first.value))
-        return { ok, detail: ok ? 'a datagram came back unchanged' : 'an unexpected datagram came back' }
+        const problem = await datagramRoundTrip(conn)
+        return { ok: problem === '', detail: problem || 'a datagram came back unchanged' }
       }
       case 'datagram-too-large': {
         const max = conn.datagrams.maxPayloadSize
@@ -188,7 +280,7 @@ export async function runScenario(name: ScenarioName, dial: Dial, address: strin
         // While the server does not read, the writer must stall near the windows.
         while (Date.now() - started < SLOW_MS - 300) {
           const write = writer.write(chunk).then(() => true)
-          const progressed = await Promise.race([write, new Promise<false>((resolve) => setTimeout(() => resolve(false), 200))])
+          const progressed = (await within(write, 200)) ?? false
           if (!progressed) {
             stalledAt = accepted
             await write
@@ -210,11 +302,35 @@ export async function runScenario(name: ScenarioName, dial: Dial, address: strin
         const stream = await conn.openStream()
         const writer = stream.writable.getWriter()
         await writer.write(withCommand('X', new Uint8Array(0)))
-        const info = await Promise.race([conn.closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))])
+        const info = await within(conn.closed, 10_000)
         if (!info) return { ok: false, detail: 'the connection did not close within 10 s' }
-        const ok = info.code === 'permission-denied' && info.initiator === 'remote'
+        const ok = info.code === 'permission-denied' && info.wireCode === 10 && info.initiator === 'remote'
         return { ok, detail: `closed with ${info.code}/${info.wireCode} by ${info.initiator}` }
       }
+      case 'concurrent-kinds': {
+        // The server holds every party's "meet" stream until all of them have
+        // one open, so the traffic below runs while every party is connected.
+        const meet = async (tag: string): Promise<string> => {
+          const stream = await conn.openStream({ signal: AbortSignal.timeout(10_000) })
+          const writer = stream.writable.getWriter()
+          await writer.write(withCommand('M', new TextEncoder().encode(`${options.group ?? 'all'}/${tag} ${options.parties ?? 1}`)))
+          await writer.close()
+          const reply = await within(readAll(stream), 30_000)
+          return reply ? new TextDecoder().decode(reply) : 'no reply within 30 s'
+        }
+        const start = await meet('start')
+        if (!start.startsWith('go ')) return { ok: false, detail: `start: ${start}` }
+        const [streams, big] = await Promise.all([echoes(conn, 20), echo(conn, random(100_000))])
+        const datagrams = await datagramRoundTrip(conn)
+        const end = await meet('end')
+        const problems = [streams, big ? '' : '100 kB echo differs', datagrams, end.startsWith('go ') ? '' : `end: ${end}`].filter(Boolean)
+        return {
+          ok: problems.length === 0,
+          detail: problems.join('; ') || `20 streams, 100 kB and datagrams with all ${options.parties ?? 1} connected (${start.slice(3)})`,
+        }
+      }
+      default:
+        return { ok: false, detail: `unknown scenario ${String(name)}` }
     }
   } catch (error) {
     return { ok: false, detail: `threw ${errorOf(error)}` }
