@@ -21,6 +21,7 @@ import {
   parseStunMessage,
   splitIceUsername,
   stunShortTermKey,
+  verifyFingerprint,
   verifyMessageIntegrity,
   type StunMessage,
 } from '@keypin/core'
@@ -62,6 +63,9 @@ export function admitBindingRequest(datagram: Uint8Array, digest: Uint8Array): A
     return null
   }
   if (!isBindingRequest(message)) return null
+  // ICE checks always end in FINGERPRINT (RFC 8445 7.1.1); one without a
+  // valid one is not a check, and costs no HMAC.
+  if (!verifyFingerprint(bytes)) return null
   const username = getUsername(message)
   if (username === null) return null
   // splitIceUsername validates both halves as ICE ufrags.
