@@ -34,7 +34,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   readonly kind = 'quic' as const
   readonly conn: QuicheConnection
   readonly connection: KeypinConnection
-  readonly scratch = new Uint8Array(SCRATCH_SIZE)
+  #scratch: Uint8Array | undefined
   readonly #role: 'client' | 'server'
   readonly #local: QuicheHost
   #remote: QuicheHost
@@ -64,10 +64,21 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   #terminated = false
   /** A datagram sender waits for room in quiche's send queue. */
   #datagramsBlocked = false
+  /**
+   * Whether datagrams may be handed to quiche yet. A client's are held until
+   * it has heard from the server after completing the handshake: until then
+   * its handshake retransmission timer may resend a Handshake packet, quiche
+   * coalesces the queued datagrams into the same UDP datagram, and a server
+   * that has already dropped its Handshake keys discards the lot (seen on
+   * loopback in about 1 connection in 400). Streams are retransmitted and
+   * need no such care. Servers are confirmed when the handshake completes.
+   */
+  #datagramsReady: boolean
 
   constructor(init: DriverOptions) {
     this.conn = init.conn
     this.#role = init.role
+    this.#datagramsReady = init.role === 'server'
     this.#local = init.local
     this.#remote = init.remote
     this.#send = init.send
@@ -80,6 +91,15 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     this.connection = new KeypinConnection(this, { datagramQueueLength: init.options.datagramQueueLength })
     this.#handshakeTimer = setTimeout(() => this.#handshakeTimedOut(), init.options.handshakeTimeout)
     this.#handshakeTimer.unref?.()
+  }
+
+  /**
+   * The read buffer streams share, allocated on first use: a server makes a
+   * driver for every Initial it tries to decrypt, and most hostile ones never
+   * get as far as a stream.
+   */
+  get scratch(): Uint8Array {
+    return (this.#scratch ??= new Uint8Array(SCRATCH_SIZE))
   }
 
   /** Resolves once the handshake completed (and, for clients, the pin matched). */
@@ -103,6 +123,9 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   receive(packet: Uint8Array, host: string, port: number): boolean {
     if (this.#done) return false
     if (host !== this.#remote.host || port !== this.#remote.port) this.#remote = { host, port }
+    // The server's first flight after it completed the handshake (which
+    // carries HANDSHAKE_DONE) confirms it for the client too.
+    if (this.#isEstablished) this.#datagramsReady = true
     try {
       this.conn.recv(packet, { from: this.#remote, to: this.#local })
     } catch {
@@ -139,7 +162,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
       }
     }
     this.#sendPackets()
-    if (this.#datagramsBlocked && !this.conn.isDgramSendQueueFull()) {
+    if (this.#datagramsBlocked && this.#datagramsReady && !this.conn.isDgramSendQueueFull()) {
       this.#datagramsBlocked = false
       this.connection.datagramCapacityAvailable()
     }
@@ -195,6 +218,11 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   }
 
   sendDatagram(data: Uint8Array): boolean {
+    if (!this.#datagramsReady) {
+      // The engine waits for datagramCapacityAvailable(), as for a full queue.
+      this.#datagramsBlocked = true
+      return false
+    }
     let queued
     try {
       // null: quiche's send queue is full (the datagram was not taken).
