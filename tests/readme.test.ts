@@ -72,3 +72,13 @@ test('the @keypin/webrtc-client README example echoes over WebRTC from Node', { 
   assert.match(output, /^transport: webrtc$/m)
   assert.match(output, /^echo: over webrtc$/m)
 })
+
+test('the @keypin/relay README example sends an end-to-end encrypted DM', { timeout: 30_000 }, async () => {
+  const [example] = await jsBlocks('libs/relay/README.md')
+  assert.ok(example)
+  const output = await run(example, 'relay')
+  assert.match(output, /^alice sent: stored$/m)
+  assert.match(output, /^bob got: hello bob \(from alice\)$/m)
+  assert.match(output, /^receipt: delivered$/m)
+  assert.match(output, /^safety codes match: true$/m)
+})
