@@ -105,7 +105,10 @@ export class QuicStreamTransport implements StreamTransport {
       } catch (error) {
         const parsed = parseStreamError(error)
         this.#readDone = true
-        if (parsed?.kind === 'StreamReset') sink.receiveReset(parsed.code)
+        if (parsed?.kind === 'StreamReset') {
+          sink.receiveReset(parsed.code)
+          if (!this.#pending) this.#probeStopped(parsed.code)
+        }
         return consumed
       }
       if (result === null) return consumed
@@ -133,6 +136,26 @@ export class QuicStreamTransport implements StreamTransport {
     } catch (error) {
       const parsed = parseStreamError(error)
       if (parsed?.kind === 'StreamStopped') this.sink?.receiveStopSending(parsed.code)
+    }
+  }
+
+  /**
+   * quiche does not report a stream writable when STOP_SENDING arrives, so an
+   * idle write half would only hear of it at its next write, and `closed`
+   * would wait for that. A peer that abandons a stream (close with a code)
+   * sends RESET_STREAM and STOP_SENDING together; once the reset has been
+   * read, quiche has either the stop recorded or, with both directions over,
+   * the stream already collected (InvalidStreamState). Either way the peer
+   * stopped reading; a collected stream no longer says with which code, and
+   * the reset's is the one the peer used for both.
+   */
+  #probeStopped(resetCode: number): void {
+    try {
+      this.#host.conn.streamCapacity(this.id)
+    } catch (error) {
+      const parsed = parseStreamError(error)
+      if (parsed?.kind === 'StreamStopped') this.sink?.receiveStopSending(parsed.code)
+      else if (quicheErrorName(error).startsWith('InvalidStreamState')) this.sink?.receiveStopSending(resetCode)
     }
   }
 

@@ -298,3 +298,23 @@ test('a slow reader makes the writer wait, then everything arrives', { timeout: 
   assert.equal(received.byteLength, total)
   assert.equal(sha256Hex(received), sha256Hex(payload))
 })
+
+test("a peer's close with a code ends an idle stream: closed rejects without a read or a write", { timeout: 15_000 }, async (t) => {
+  const server = await startServer(t, {}, null)
+  const client = await dialFor(t, server.address)
+  const serverConn = await server.nextConnection()
+  const stream = await client.openStream()
+  const writer = stream.writable.getWriter()
+  await writer.write(Uint8Array.of(1))
+  writer.releaseLock()
+  const incoming = await serverConn.acceptStream({ signal: AbortSignal.timeout(STEP_MS) })
+  const reader = incoming.readable.getReader()
+  await reader.read()
+  reader.releaseLock()
+  await stream.close({ code: 'permission-denied' })
+  // quiche reports no writable stream for STOP_SENDING; the write half still has to hear of it.
+  await assert.rejects(
+    withTimeout(incoming.closed, STEP_MS, "the server stream's closed"),
+    (error: unknown) => error instanceof KeypinError && error.code === 'permission-denied',
+  )
+})
