@@ -2,7 +2,7 @@
  * Known-answer vectors for the relay crypto (test/vectors/crypto-*.json).
  * The vectors were computed by a separate implementation of the documented
  * construction (Python with pyca/cryptography), not by this code, so a match
- * pins the byte layouts and key derivation as CRYPTO.md describes them.
+ * pins the byte layouts and key derivation as SPEC.md section 8 describes them.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'

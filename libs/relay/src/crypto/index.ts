@@ -4,7 +4,8 @@
  * detection. The relay only ever handles what these functions produce; it
  * cannot read sealed messages or forge them. Browser-safe.
  *
- * The design, and what it does not protect, is written up in CRYPTO.md.
+ * The design is in sections 8.11-8.15 of the repository's SPEC.md; what it
+ * does not protect, in SECURITY.md.
  */
 export { RelayCryptoError, type RelayCryptoErrorCode } from './errors.js'
 export {

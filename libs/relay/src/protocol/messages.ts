@@ -1,7 +1,7 @@
 /**
  * The frames of relay protocol version 1, as TypeScript types, with the
- * strict parser the relay runs on every client frame. PROTOCOL.md is the
- * prose form of this file.
+ * strict parser the relay runs on every client frame. Section 8 of the
+ * repository's SPEC.md is the prose form of this file.
  *
  * Binary fields are base64url strings. User ids, room ids and message ids
  * have fixed shapes (limits.ts). Every request carries a client-chosen
