@@ -6,9 +6,34 @@
 import { KeypinError } from '@keypin/core'
 
 export interface QuicOptions {
-  /** Close a connection after this long without any packet from the peer (ms). Default 30 000. */
+  /**
+   * Close a connection after this long without any packet from the peer
+   * (ms), 100 to 600 000. Default 30 000.
+   *
+   * Sent to the peer as `max_idle_timeout`; the connection uses the smaller
+   * of the two ends' values (and never less than three probe timeouts). The
+   * timer restarts on every packet received from the peer, and on the first
+   * ack-eliciting packet sent after one (the next write, retransmission
+   * probe or keep-alive), so a path that goes dead is noticed one idle
+   * timeout after that: at most about one and a half keep-alive intervals
+   * later than one idle timeout after its last packet. The end is silent
+   * (nothing is sent on a dead path): `closed` resolves with code `timeout`
+   * and initiator `transport`, and pending and later operations fail with a
+   * `timeout` KeypinError. QUIC only: WebRTC connections have no idle
+   * timeout of their own (see the package READMEs).
+   */
   idleTimeout?: number
-  /** Send a PING after this long without sending anything (ms); 0 disables. Default 10 000. */
+  /**
+   * Send a PING when nothing has been sent for this long (ms; checked every
+   * half interval); 0 disables. Default 10 000. Must be shorter than
+   * `idleTimeout`.
+   *
+   * The PING is answered, so one side's keep-alives keep both ends' idle
+   * timers (and NAT bindings on the path) fresh while the application is
+   * quiet. Leave room for a lost PING or two: a third of the effective idle
+   * timeout or less. With keep-alives disabled on both ends, a connection on
+   * which nothing is sent ends after the idle timeout although both are there.
+   */
   keepAliveInterval?: number
   /** Give up on a handshake that has not completed after this long (ms). Default 10 000. */
   handshakeTimeout?: number

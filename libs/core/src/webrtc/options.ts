@@ -6,6 +6,22 @@ import { KeypinError, describe } from '../errors.js'
 import type { StreamOptions } from '../engine/stream.js'
 import { DEFAULT_WINDOWS } from '../wire/control.js'
 
+/**
+ * Options of one connection over a peer connection.
+ *
+ * There is no idle timeout or keep-alive option here, unlike QUIC's
+ * `idleTimeout` and `keepAliveInterval`: the Keypin protocol over WebRTC
+ * has no keep-alive message, and a dead path is left to the platform. ICE
+ * consent freshness (RFC 7675; browsers and libjuice alike) sends a check
+ * every few seconds, which also keeps NAT bindings alive, and fails the peer
+ * connection after about 30 s without an answer; with data in flight, SCTP
+ * usually gives up first, after its retransmission limit (13 to 25 s on a
+ * 50 ms path in our tests). The connection then ends with `timeout` when
+ * the platform reports the peer connection as failed, and `network-error`
+ * when it reports a plain close (SCTP's failure does; so does
+ * node-datachannel's RTCPeerConnection in Node, which closes itself on
+ * failure). `helloTimeout` bounds only the establishment.
+ */
 export interface WebRtcConnectOptions extends StreamOptions {
   /** Aborting before the HELLO exchange completes rejects with the signal's reason and closes the peer. */
   signal?: AbortSignal
