@@ -72,7 +72,12 @@ async function dial(request: DialRequest): Promise<{ conn: Connection; dialMs: n
           ...(request.idleTimeout !== undefined ? { idleTimeout: request.idleTimeout } : {}),
           ...(request.keepAliveInterval !== undefined ? { keepAliveInterval: request.keepAliveInterval } : {}),
         })
-      : await dialWebRtc(request.address, { signal, handshakeTimeout: request.dialTimeout ?? 20_000 })
+      : await dialWebRtc(request.address, {
+          signal,
+          handshakeTimeout: request.dialTimeout ?? 20_000,
+          ...(request.idleTimeout !== undefined ? { idleTimeout: request.idleTimeout } : {}),
+          ...(request.keepAliveInterval !== undefined ? { keepAliveInterval: request.keepAliveInterval } : {}),
+        })
   return { conn, dialMs: performance.now() - started }
 }
 

@@ -199,6 +199,38 @@ describe('WebRTC connections', { timeout: 30_000 }, () => {
     await reading.catch(() => {})
   })
 
+  it('sends keep-alives, and cuts a peer that sent one and then went silent with timeout', async () => {
+    const pair = createPeerPair()
+    const connecting = connectOverWebRtc(pair.answerer.peer, { idleTimeout: 400, keepAliveInterval: 100 })
+    const raw = rawSide(pair.offerer.peer)
+    pair.negotiate()
+    await raw.opened
+    raw.control.send(HELLO)
+    const conn = await withTimeout(connecting, 5000, 'establishment')
+    await waitFor(() => raw.received.filter((m) => m.type === 'max-data').length >= 3, 'keep-alives (MAX_DATA at the granted limit)')
+    assert.ok(raw.received.every((m) => m.type !== 'max-data' || m.limit === 8 << 20), 'keep-alives repeat the limit already granted')
+    // One MAX_DATA that raises nothing marks the raw side as a keep-alive sender; then silence.
+    const started = Date.now()
+    raw.control.send(encodeControl({ type: 'max-data', limit: 8 << 20 }))
+    const info = await withTimeout(conn.closed, 5000, 'the idle timeout')
+    assert.equal(info.code, 'timeout')
+    assert.match(info.message, /idle timeout 400 ms/)
+    assert.ok(Date.now() - started >= 350, `not before the idle timeout (${Date.now() - started} ms)`)
+  })
+
+  it('never cuts a quiet peer that does not send keep-alives', async () => {
+    const pair = createPeerPair()
+    const connecting = connectOverWebRtc(pair.answerer.peer, { idleTimeout: 200, keepAliveInterval: 50 })
+    const raw = rawSide(pair.offerer.peer)
+    pair.negotiate()
+    await raw.opened
+    raw.control.send(HELLO)
+    const conn = await withTimeout(connecting, 5000, 'establishment')
+    const state = await Promise.race([conn.closed.then(() => 'closed'), delay(800).then(() => 'open')])
+    assert.equal(state, 'open')
+    await conn.close()
+  })
+
   it('answers a HELLO of another wire version with unsupported', async () => {
     const pair = createPeerPair()
     const connecting = connectOverWebRtc(pair.answerer.peer)

@@ -114,6 +114,8 @@ export async function listen(options: ListenOptions = {}): Promise<KeypinListene
             maxData: quicOptions.maxData,
             maxStreams: quicOptions.maxStreams,
             datagramQueueLength: quicOptions.datagramQueueLength,
+            idleTimeout: quicOptions.idleTimeout,
+            keepAliveInterval: quicOptions.keepAliveInterval,
           },
           send,
           enqueue,

@@ -33,6 +33,14 @@ export interface DialOptions {
   handshake?: HandshakeMode
   /** Give up when the peer connection is not up after this long (ms). Default 10 000. */
   handshakeTimeout?: number
+  /**
+   * End the connection with `timeout` after this long without anything from
+   * the server (ms). Default 30 000; 0 turns it off. Applies once the server
+   * has shown that it sends keep-alives (Keypin servers do).
+   */
+  idleTimeout?: number
+  /** Keep-alive interval (ms): MAX_DATA re-sent on the control channel. Default 10 000; 0 sends none. */
+  keepAliveInterval?: number
 }
 
 export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection
@@ -86,7 +94,11 @@ export async function dialWith(
     })
     await connected(pc, abort.signal)
     const peer = new W3cPeer(pc, { host: target.host, port: target.port }, precreated)
-    return await connectOverWebRtc(peer, { signal: abort.signal })
+    return await connectOverWebRtc(peer, {
+      signal: abort.signal,
+      idleTimeout: options.idleTimeout,
+      keepAliveInterval: options.keepAliveInterval,
+    })
   } catch (error) {
     pc.close()
     throw abort.signal.aborted ? abort.signal.reason : error

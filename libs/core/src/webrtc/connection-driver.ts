@@ -61,6 +61,10 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
   #localOpened = 0
   #helloTimer: ReturnType<typeof setTimeout> | undefined
   #datagramsBlocked = false
+  #keepAliveTimer: ReturnType<typeof setInterval> | undefined
+  #idleTimer: ReturnType<typeof setInterval> | undefined
+  /** When anything last arrived from the peer (performance.now()). */
+  #lastHeard = 0
 
   constructor(peer: RtcPeer, options: ResolvedWebRtcOptions) {
     this.#peer = peer
@@ -163,6 +167,7 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
   // ---- StreamHost ----
 
   receiveConnectionData(amount: number): boolean {
+    this.#lastHeard = performance.now()
     if (this.#receive.receive(amount)) {
       // A starved sender may be owed credit that consumption alone would not trigger.
       const limit = this.#receive.update()
@@ -236,6 +241,42 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
     for (const stream of this.#streams) stream.applyInitialSendLimit(hello.initialMaxStreamData)
     this.#established.resolve(this.connection)
     for (const stream of this.#early.splice(0)) this.#surface(stream)
+    this.#startKeepAlive()
+  }
+
+  // ---- liveness ----
+
+  /**
+   * SCTP and ICE consent notice a dead path only after 15 to 30 s, and report
+   * it as a plain close. A keep-alive on the control channel (MAX_DATA
+   * re-sent with the limit already granted: valid for every implementation,
+   * a no-op for the receiver) lets a Keypin peer apply the same idle timeout
+   * as QUIC. The first goes out at once, so the peer can arm its timer.
+   */
+  #startKeepAlive(): void {
+    const interval = this.#options.keepAliveInterval
+    if (interval <= 0) return
+    const ping = (): void => this.guard(() => this.#sendControl({ type: 'max-data', limit: this.#receive.limit }))
+    ping()
+    this.#keepAliveTimer = setInterval(ping, interval)
+    ;(this.#keepAliveTimer as { unref?: () => void }).unref?.()
+  }
+
+  #armIdleTimer(): void {
+    const idle = this.#options.idleTimeout
+    if (idle <= 0 || this.#idleTimer !== undefined || this.#state !== 'established') return
+    this.#lastHeard = performance.now()
+    this.#idleTimer = setInterval(
+      () =>
+        this.guard(() => {
+          const silent = performance.now() - this.#lastHeard
+          if (silent < idle) return
+          const error = new KeypinError('timeout', `nothing from the peer for ${Math.round(silent)} ms (idle timeout ${idle} ms)`)
+          this.#shutdown(error, 'transport', error.wireCode)
+        }),
+      Math.max(50, Math.min(1000, idle / 8)),
+    )
+    ;(this.#idleTimer as { unref?: () => void }).unref?.()
   }
 
   #helloTimedOut(): void {
@@ -250,6 +291,7 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
 
   #onControl(bytes: Uint8Array): void {
     if (this.#state === 'closed') return
+    this.#lastHeard = performance.now()
     let message: ControlMessage
     try {
       message = decodeControl(bytes)
@@ -280,6 +322,10 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
     if (message.type === 'max-data') {
       if (this.connectionCredit.raise(message.limit)) {
         for (const stream of this.#streams) stream.wake()
+      } else {
+        // A MAX_DATA that raises nothing is a keep-alive: this peer keeps
+        // quiet connections alive, so silence from it means a dead path.
+        this.#armIdleTimer()
       }
       return
     }
@@ -313,7 +359,9 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
     // The wire caps a datagram at 1200 bytes; a bigger one is a peer that
     // ignores the cap. Datagrams are droppable by contract, so it is dropped
     // rather than handed to an application sized for the cap.
-    if (this.#state === 'closed' || message.byteLength > MAX_WEBRTC_DATAGRAM) return
+    if (this.#state === 'closed') return
+    this.#lastHeard = performance.now()
+    if (message.byteLength > MAX_WEBRTC_DATAGRAM) return
     this.connection.receiveDatagram(message)
   }
 
@@ -386,6 +434,8 @@ export class WebRtcConnectionDriver implements ConnectionTransport, StreamHost {
     this.#state = 'closed'
     clearTimeout(this.#helloTimer)
     this.#helloTimer = undefined
+    clearInterval(this.#keepAliveTimer)
+    clearInterval(this.#idleTimer)
     for (const stream of this.#streams) stream.fail(error)
     this.#streams.clear()
     this.#early.length = 0

@@ -9,18 +9,13 @@ import { DEFAULT_WINDOWS } from '../wire/control.js'
 /**
  * Options of one connection over a peer connection.
  *
- * There is no idle timeout or keep-alive option here, unlike QUIC's
- * `idleTimeout` and `keepAliveInterval`: the Keypin protocol over WebRTC
- * has no keep-alive message, and a dead path is left to the platform. ICE
- * consent freshness (RFC 7675; browsers and libjuice alike) sends a check
- * every few seconds, which also keeps NAT bindings alive, and fails the peer
- * connection after about 30 s without an answer; with data in flight, SCTP
- * usually gives up first, after its retransmission limit (13 to 25 s on a
- * 50 ms path in our tests). The connection then ends with `timeout` when
- * the platform reports the peer connection as failed, and `network-error`
- * when it reports a plain close (SCTP's failure does; so does
- * node-datachannel's RTCPeerConnection in Node, which closes itself on
- * failure). `helloTimeout` bounds only the establishment.
+ * `idleTimeout` and `keepAliveInterval` mirror QUIC's: keep-alives are
+ * MAX_DATA messages repeating the granted limit, and the idle timer runs
+ * once the peer has sent one (SPEC, control messages). Without them a dead
+ * path is left to the platform: ICE consent freshness (RFC 7675) fails the
+ * peer connection after about 30 s without an answer, and with data in
+ * flight SCTP usually gives up first (13 to 25 s on a 50 ms path in our
+ * tests). `helloTimeout` bounds only the establishment.
  */
 export interface WebRtcConnectOptions extends StreamOptions {
   /** Aborting before the HELLO exchange completes rejects with the signal's reason and closes the peer. */
@@ -35,6 +30,20 @@ export interface WebRtcConnectOptions extends StreamOptions {
   maxStreams?: number
   /** Inbound datagrams kept for the application before the oldest is dropped. */
   datagramQueueLength?: number
+  /**
+   * Milliseconds without anything from the peer (control message, datagram or
+   * stream data) after which the connection ends with `timeout`. Default
+   * 30000; 0 turns it off. Armed only once the peer has shown that it sends
+   * keep-alives (a MAX_DATA that raises nothing), so a peer that does not
+   * is never cut for being quiet.
+   */
+  idleTimeout?: number
+  /**
+   * Milliseconds between keep-alives: MAX_DATA re-sent with the current
+   * limit, which every implementation accepts and ignores. Default 10000; 0
+   * sends none. Must be shorter than the peer's idle timeout.
+   */
+  keepAliveInterval?: number
 }
 
 export interface ResolvedWebRtcOptions {
@@ -43,10 +52,14 @@ export interface ResolvedWebRtcOptions {
   maxData: number
   maxStreams: number
   datagramQueueLength: number | undefined
+  idleTimeout: number
+  keepAliveInterval: number
   streamOptions: StreamOptions
 }
 
 export const DEFAULT_HELLO_TIMEOUT = 10_000
+export const DEFAULT_IDLE_TIMEOUT = 30_000
+export const DEFAULT_KEEP_ALIVE_INTERVAL = 10_000
 
 /**
  * A stream stops handing frames to its channel while more than this is
@@ -93,6 +106,8 @@ export function resolveWebRtcOptions(options: WebRtcConnectOptions = {}): Resolv
     maxData: limit(options.maxData, DEFAULT_WINDOWS.initialMaxData, 1, 'maxData'),
     maxStreams: limit(options.maxStreams, DEFAULT_WINDOWS.initialMaxStreams, 0, 'maxStreams'),
     datagramQueueLength: options.datagramQueueLength,
+    idleTimeout: milliseconds(options.idleTimeout, DEFAULT_IDLE_TIMEOUT, 'idleTimeout'),
+    keepAliveInterval: milliseconds(options.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval'),
     streamOptions: { readHighWaterMark: options.readHighWaterMark, writeHighWaterMark: options.writeHighWaterMark },
   }
 }
@@ -103,4 +118,13 @@ function limit(value: unknown, fallback: number, min: number, what: string): num
     throw new KeypinError('invalid-argument', `${what} must be an integer ${min}..2^53-1, got ${describe(value)}`)
   }
   return value
+}
+
+/** A non-negative duration in milliseconds; 0 means off. */
+function milliseconds(value: unknown, fallback: number, what: string): number {
+  const ms = value ?? fallback
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    throw new KeypinError('invalid-argument', `${what} must be a non-negative number of milliseconds, got ${describe(ms)}`)
+  }
+  return ms
 }
