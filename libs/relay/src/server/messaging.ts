@@ -12,7 +12,7 @@ import { DM_CONTEXT } from '../protocol/limits.js'
 import type { AckFrame, SendRequest } from '../protocol/messages.js'
 import type { RelayContext } from './context.js'
 import type { Session, SessionUser } from './session.js'
-import { SWEEP_CHUNK } from './store.js'
+import { SWEEP_CHUNK, type QueuedMessage } from './store.js'
 
 export type AcceptResult = 'stored' | ProtocolErrorCode
 
@@ -119,7 +119,8 @@ export class Messaging {
     }
     this.#adjust(recipient, 1)
     const storedAt = now()
-    const message = { recipient, sender: from.id, id, context, body, storedAt, expiresAt: storedAt + limits.messageTtlMs }
+    // One object from the store's insert to the delivery (seq is filled in after the commit).
+    const message: QueuedMessage = { recipient, sender: from.id, id, context, body, storedAt, expiresAt: storedAt + limits.messageTtlMs, seq: 0, senderKey: from.publicKey }
     store.insertMessage(message, (error, result) => {
       if (error || !result) {
         this.#adjust(recipient, -1)
@@ -139,7 +140,8 @@ export class Messaging {
       metrics.messagesRouted.inc()
       this.#routed++
       done('stored')
-      online.get(recipient)?.delivery?.offer({ ...message, seq: result.seq, senderKey: from.publicKey })
+      message.seq = result.seq
+      online.get(recipient)?.delivery?.offer(message)
     })
   }
 

@@ -1,9 +1,10 @@
 /**
- * A connection's outbound frame queue. Frames queued while a write is in
- * flight are joined into one write, so a burst becomes few stream writes
- * (and few packets). The queue is bounded by the caller: `bytes` counts
- * everything not yet accepted by the stream, which is how a client that
- * does not read is recognised.
+ * A connection's outbound frame queue. Frames queued in the same
+ * synchronous run (the replies and deliveries of one store commit) and
+ * frames queued while a write is in flight are joined into one write, so a
+ * burst becomes few stream writes (and few packets). The queue is bounded
+ * by the caller: `bytes` counts everything not yet accepted by the stream,
+ * which is how a client that does not read is recognised.
  */
 import { concatFrames } from '../protocol/frame.js'
 
@@ -40,6 +41,8 @@ export class Outbound {
   }
 
   async #drain(): Promise<void> {
+    // One microtask: the frames the current synchronous run still queues join the first write.
+    await undefined
     try {
       while (this.#queue.length > 0) {
         const frames = this.#queue

@@ -56,11 +56,11 @@ CREATE TABLE IF NOT EXISTS contacts (
 /** Every statement the store runs. */
 const STATEMENTS = {
   insertMessage: `INSERT OR IGNORE INTO messages (recipient, sender, msg_id, context, body, stored_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   findMessage: 'SELECT seq FROM messages WHERE recipient = ? AND sender = ? AND msg_id = ?',
   deleteMessage: `DELETE FROM messages WHERE recipient = ? AND sender = ? AND msg_id = ?
      RETURNING seq, recipient, sender, msg_id AS id`,
-  deleteBySeq: 'DELETE FROM messages WHERE seq = ? AND recipient = ? RETURNING seq, recipient, sender, msg_id AS id',
+  deleteBySeq: 'DELETE FROM messages WHERE seq = ? AND recipient = ?',
   queuedFor: `SELECT m.seq, m.recipient, m.sender, m.msg_id AS id, m.context, m.body, m.stored_at AS storedAt,
             m.expires_at AS expiresAt, u.public_key AS senderKey
      FROM messages m JOIN users u ON u.id = m.sender

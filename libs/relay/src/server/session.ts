@@ -13,13 +13,14 @@
 import type { Connection, Stream, TransportKind } from '@keypin/core'
 import { FrameError } from '../protocol/check.js'
 import type { ProtocolErrorCode } from '../protocol/errors.js'
-import { FrameDecoder, FrameTooLargeError, encodeFrame } from '../protocol/frame.js'
+import { FrameDecoder, FrameTooLargeError } from '../protocol/frame.js'
 import { NONCE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js'
 import { parseClientFrame, TooLargeError, type ClientFrame, type LoginRequest, type ServerFrame } from '../protocol/messages.js'
 import { toBase64url } from '../protocol/base64url.js'
 import type { RelayContext } from './context.js'
 import { Delivery } from './delivery.js'
 import { dispatch } from './dispatch.js'
+import { encodeServerFrame } from './encode.js'
 import { checkLogin } from './login.js'
 import { Outbound } from './outbound.js'
 import { ViolationCounter } from './rate-limit.js'
@@ -297,7 +298,7 @@ export class Session {
   send(frame: ServerFrame): void {
     const outbound = this.#outbound
     if (!outbound || this.#ending) return
-    outbound.push(encodeFrame(frame))
+    outbound.push(encodeServerFrame(frame))
     if (outbound.bytes > this.#ctx.limits.maxOutboundBytes) this.fail('slow-consumer', 'the client is not reading its frames', 'slow-consumer')
   }
 
@@ -331,7 +332,7 @@ export class Session {
     this.#state = 'closing'
     clearTimeout(this.#loginTimer)
     this.#detach()
-    this.#writesEnded = this.#outbound?.end(last && encodeFrame(last)) ?? Promise.resolve()
+    this.#writesEnded = this.#outbound?.end(last && encodeServerFrame(last)) ?? Promise.resolve()
     // The read loop ends when the client closes its side; this bounds the wait.
     this.#graceTimer = setTimeout(() => this.#abortNow(), graceMs)
     this.#graceTimer.unref?.()

@@ -59,10 +59,11 @@ export interface DeletedMessage {
 
 type Done<T> = (error: Error | undefined, result: T | undefined) => void
 
-interface PendingWrite {
-  run(): unknown
-  done(error: Error | undefined, result: unknown): void
-}
+/** A message write waiting for the batch's transaction; `done` runs after the commit (or the failure). */
+type PendingWrite =
+  | { kind: 'insert'; message: NewMessage; done: Done<InsertResult> }
+  | { kind: 'delete'; recipient: string; sender: string; id: string; seq: number | undefined; done: Done<DeletedMessage | undefined> }
+  | { kind: 'contact'; a: string; b: string; done: undefined }
 
 /** User ids remembered as existing, at most (the set starts over when full). */
 const KNOWN_USERS_CACHE = 100_000
@@ -78,6 +79,8 @@ export class RelayStore {
   readonly #onCommit: (seconds: number) => void
   readonly #s: Statements
   readonly #knownUsers = new Set<string>()
+  /** Runs a batch of writes inside BEGIN ... COMMIT (made once: better-sqlite3 builds wrappers per call to transaction()). */
+  readonly #commitBatch: (batch: readonly PendingWrite[], results: unknown[]) => void
 
   constructor(path: string, options: { synchronous: 'normal' | 'full'; onCommit?: (seconds: number) => void }) {
     this.#db = new Database(path)
@@ -94,6 +97,9 @@ export class RelayStore {
       throw new Error(`relay database schema version ${version.value} is not ${SCHEMA_VERSION}`)
     }
     this.#s = prepare(this.#db)
+    this.#commitBatch = this.#db.transaction((batch: readonly PendingWrite[], results: unknown[]) => {
+      for (const write of batch) results.push(this.#apply(write))
+    })
   }
 
   get closed(): boolean {
@@ -104,56 +110,58 @@ export class RelayStore {
 
   /** Queues a message insert. A message already stored (same recipient, sender and id) is a duplicate, not an error. */
   insertMessage(message: NewMessage, done: Done<InsertResult>): void {
-    this.#queue(() => {
-      const row = this.#s.insertMessage.get(
-        message.recipient,
-        message.sender,
-        message.id,
-        message.context,
-        message.body,
-        message.storedAt,
-        message.expiresAt,
-      ) as { seq: number } | undefined
-      if (row) return { seq: row.seq, duplicate: false }
-      const existing = this.#s.findMessage.get(message.recipient, message.sender, message.id) as { seq: number }
-      return { seq: existing.seq, duplicate: true }
-    }, done as Done<unknown>)
+    this.#queue({ kind: 'insert', message, done })
   }
 
   /**
    * Queues the deletion of a recipient's message, by its sequence number when
-   * known (cheaper) or by its key; the result is the deleted row, if any.
+   * known (cheaper: the caller vouches that `sender` and `id` are that
+   * message's, as the delivery window does) or by its key; the result is the
+   * deleted message, if any.
    */
   deleteMessage(recipient: string, sender: string, id: string, seq: number | undefined, done: Done<DeletedMessage | undefined>): void {
-    this.#queue(
-      () =>
-        (seq === undefined ? this.#s.deleteMessage.get(recipient, sender, id) : this.#s.deleteBySeq.get(seq, recipient)) as
-          | DeletedMessage
-          | undefined,
-      done as Done<unknown>,
-    )
+    this.#queue({ kind: 'delete', recipient, sender, id, seq, done })
   }
 
   /** Queues remembering that two users exchanged a direct message. */
   addContact(a: string, b: string): void {
-    this.#queue(
-      () => {
-        this.#s.addContact.run(a, b)
-        this.#s.addContact.run(b, a)
-      },
-      () => {},
-    )
+    this.#queue({ kind: 'contact', a, b, done: undefined })
   }
 
-  #queue(run: () => unknown, done: Done<unknown>): void {
+  #queue(write: PendingWrite): void {
     if (this.#closed) {
-      queueMicrotask(() => done(new Error('the relay store is closed'), undefined))
+      const done = write.done as Done<unknown> | undefined
+      if (done) queueMicrotask(() => done(new Error('the relay store is closed'), undefined))
       return
     }
-    this.#pending.push({ run, done })
+    this.#pending.push(write)
     if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(() => this.flush())
+    }
+  }
+
+  /** One write, inside the batch's transaction. */
+  #apply(write: PendingWrite): InsertResult | DeletedMessage | undefined {
+    const s = this.#s
+    switch (write.kind) {
+      case 'insert': {
+        const m = write.message
+        const { changes, lastInsertRowid } = s.insertMessage.run(m.recipient, m.sender, m.id, m.context, m.body, m.storedAt, m.expiresAt)
+        if (changes > 0) return { seq: Number(lastInsertRowid), duplicate: false }
+        const existing = s.findMessage.get(m.recipient, m.sender, m.id) as { seq: number }
+        return { seq: existing.seq, duplicate: true }
+      }
+      case 'delete': {
+        const { recipient, sender, id, seq } = write
+        if (seq === undefined) return s.deleteMessage.get(recipient, sender, id) as DeletedMessage | undefined
+        // The caller knows which message has this sequence number: no need to read the row back.
+        return s.deleteBySeq.run(seq, recipient).changes > 0 ? { seq, recipient, sender, id } : undefined
+      }
+      case 'contact':
+        s.addContact.run(write.a, write.b)
+        s.addContact.run(write.b, write.a)
+        return undefined
     }
   }
 
@@ -166,16 +174,16 @@ export class RelayStore {
     let failure: Error | undefined
     const started = performance.now()
     try {
-      this.#db.transaction(() => {
-        for (const write of batch) results.push(write.run())
-      })()
+      this.#commitBatch(batch, results)
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error))
     }
     this.#onCommit((performance.now() - started) / 1000)
-    for (const [index, write] of batch.entries()) {
+    for (let index = 0; index < batch.length; index++) {
+      const done = batch[index]?.done as Done<unknown> | undefined
+      if (!done) continue
       try {
-        write.done(failure, failure ? undefined : results[index])
+        done(failure, failure ? undefined : results[index])
       } catch {
         // A callback's failure is its own; the others still run.
       }

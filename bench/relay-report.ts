@@ -1,0 +1,214 @@
+/**
+ * The relay bench's markdown report: machine, setup, one table for the
+ * relay, one for the forwarder baseline, the ratios between them, the
+ * issue's target, and the run's notes. Pure formatting.
+ */
+import type { MachineFacts } from './machine.js'
+import type { Outcome } from './measure.js'
+import {
+  BACKLOG_MESSAGES,
+  BODY_POOL,
+  CLIENTS,
+  CLOSED_WINDOW,
+  DRAIN_MS,
+  GENERATORS,
+  MEASURE_MS,
+  RELAY_LIMITS,
+  ROOM_MEMBERS,
+  ROOM_SENDERS,
+  TARGET_P99_MS,
+  TARGET_RATE,
+  TEXT_BYTES,
+  TICK_MS,
+  WARMUP_MS,
+} from './relay-params.js'
+import { ROWS, type RowResult, type RowSpec } from './relay-rows.js'
+import type { ServerTarget } from './relay-server.js'
+
+export interface TargetResults {
+  setup?: Outcome<{ seconds: number; clients: number }>
+  rows: Map<string, Outcome<RowResult>>
+  /** Only some rows were asked for: the others are left out of the tables rather than shown as not run. */
+  partial?: boolean
+}
+
+export interface RelayReportInput {
+  runAt: Date
+  machine: MachineFacts
+  /** Size of one sealed message (decoded). */
+  bodyBytes: number
+  results: ReadonlyMap<ServerTarget, TargetResults>
+  notes: readonly string[]
+}
+
+/** Above this share of the machine (server + generators, % of one core summed), the cores, not the server, set the pace. */
+const BUSY_MACHINE_PERCENT = 180
+/** Above this share of the window waiting for a core, the server's rate says more about the machine than about the server. */
+const STARVED_PERCENT = 25
+
+export function renderRelayReport(input: RelayReportInput): string {
+  const relay = input.results.get('relay')
+  const forwarder = input.results.get('forwarder')
+  return [
+    '# Keypin relay bench: the relay against a trivial forwarder',
+    '',
+    `Run at ${input.runAt.toISOString()}.`,
+    '',
+    ...machineSection(input.machine),
+    ...setupSection(input.bodyBytes, input.machine.cores),
+    ...targetSection(relay, forwarder),
+    ...tableSection('Relay', `${CLIENTS} QUIC clients logged in to the relay`, relay),
+    ...tableSection('Baseline: trivial forwarder', `the same ${CLIENTS} QUIC clients and frame sizes, no relay`, forwarder),
+    ...ratioSection(relay, forwarder),
+    ...notesSection(input.notes),
+    '',
+  ].join('\n')
+}
+
+function machineSection(machine: MachineFacts): string[] {
+  return [
+    '## Machine',
+    '',
+    `- CPU: ${machine.cpuModel}, ${machine.cores} cores`,
+    `- Memory: ${fmt(machine.memoryBytes / 2 ** 30)} GiB total`,
+    `- Node ${machine.nodeVersion}, ${machine.system}`,
+    '',
+  ]
+}
+
+function setupSection(bodyBytes: number, cores: number): string[] {
+  const perGenerator = CLIENTS / GENERATORS
+  const limits = Object.entries(RELAY_LIMITS)
+    .map(([name, value]) => `${name} ${typeof value === 'object' ? `${value.perSecond}/s burst ${value.burst}` : value}`)
+    .join(', ')
+  return [
+    '## Setup',
+    '',
+    `- Loopback 127.0.0.1, QUIC only. The server runs in a forked child process: \`listen()\` on port 0 and either \`startRelay()\` (SQLite database file in a fresh temporary directory, WAL, \`synchronous: 'normal'\`, default logger writing JSON lines to stderr, metrics on) or the forwarder. Relay limits raised because every client shares one IP: ${limits}; the rest default (256 unacknowledged per connection, 1 MiB outbound queue).`,
+    `- Load: ${CLIENTS} QUIC clients in ${GENERATORS} generator child processes (${perGenerator} each), one connection and one control stream per client. Against the relay each logs in with its own Ed25519 identity: a real login signature over the relay's nonce and a signed prekey.`,
+    `- Messages: ${BODY_POOL} real sealed messages (${TEXT_BYTES}-byte plaintext, ${bodyBytes} bytes sealed, ${Math.ceil((bodyBytes * 4) / 3)} base64url characters) sealed once before the run and reused; the relay never opens them. Recipients acknowledge every message as the protocol requires and do not decrypt; senders read the \`stored\` replies and the receipts. Sealing and opening are the clients' cost and are left out.`,
+    `- DM rows: sender and recipient are random clients of the same generator, so that both ends of a latency sample read one process's clock. Open loop: the offered rate is spread over the generators and sent on a ${TICK_MS} ms timer; a generator skips sends while more than ${BACKLOG_MESSAGES.toLocaleString('en-US')} of its messages are undelivered (shown as skipped), so an overloaded row holds a bounded backlog instead of spilling into the next. Closed loop: ${CLOSED_WINDOW} messages in flight per client (${CLOSED_WINDOW * CLIENTS} in all); each delivery lets its sender send the next.`,
+    `- Fan-out rows: one room of ${ROOM_MEMBERS} members (${ROOM_MEMBERS / GENERATORS} per generator), ${ROOM_SENDERS} of them sending (${ROOM_SENDERS / GENERATORS} per generator) in turn. A room message is one \`room-send\` frame carrying one sealed copy per other member (${ROOM_MEMBERS - 1}), as the client SDK sends it; offered and delivered count deliveries (one per recipient). Latency is timed for recipients in the sender's generator (half of them); the other half are counted, not timed.`,
+    `- Baseline (forwarder): the same clients send binary frames of the relay's \`send\` frame payload size, addressed by recipient index; the forwarder puts the sender's index in place of the recipient's and writes the frame to the recipient (frames queued during a write join the next write, as the relay's outbound queue does). No login, JSON, storage, replies, acknowledgements or receipts: two frames per message where the relay protocol has five (\`send\`, \`stored\` reply, \`message\`, \`ack\`, \`receipt\`). A fan-out message is ${ROOM_MEMBERS - 1} frames from the sender.`,
+    `- Each row: ${WARMUP_MS / 1000} s warm-up (offered, not counted), a ${MEASURE_MS / 1000} s window, then up to ${DRAIN_MS / 1000} s for the row's messages to arrive and, on the relay, for their acknowledgements to empty its queue (what is still queued after that is noted). delivered/s = deliveries received during the window ÷ window. p50/p99 = send → arrival of the message at the recipient's client, for messages sent during the window; one not arrived by the end of the drain counts as ∞.`,
+    `- CPU: \`process.cpuUsage()\` (user + system) over the window, per delivered message, and as % of one core. Server = the relay (or forwarder) child; next to its CPU, the share of the window its event loop was busy (\`performance.eventLoopUtilization()\`; 100 % means it never waited for work) and the share its main thread was ready but waiting for a core (Linux \`/proc/self/schedstat\`: the other processes on the machine taking the CPU). Generators = both generator processes together per message; % of a core each. RSS: the server child at the end of the window.`,
+    `- The machine has ${cores} cores for the server child, the generators and the bench parent (and anything else running). A row where server + generators use more than ${BUSY_MACHINE_PERCENT} % of a core in total is marked *machine busy*, one where the server waited for a core more than ${STARVED_PERCENT} % of the window *server starved of CPU*: there the cores, not the server, set the rate, and CPU per message is the steadier figure.`,
+    '',
+  ]
+}
+
+function targetSection(relay: TargetResults | undefined, forwarder: TargetResults | undefined): string[] {
+  const dmRows = (results: TargetResults | undefined): RowResult[] =>
+    ROWS.filter((spec) => spec.section === 'dm')
+      .map((spec) => results?.rows.get(spec.key))
+      .filter((o): o is { ok: true; value: RowResult } => o?.ok === true)
+      .map((o) => o.value)
+  const rows = dmRows(relay)
+  const within = rows.filter((r) => r.p99 < TARGET_P99_MS)
+  const bestWithin = within.length > 0 ? Math.max(...within.map((r) => r.deliveredPerSecond)) : undefined
+  const verdict = rows.length === 0 ? 'unknown (no DM row ran)' : bestWithin !== undefined && bestWithin >= TARGET_RATE ? 'met' : 'MISSED'
+  const best = (list: RowResult[]): string => (list.length === 0 ? 'n/a' : `${int(Math.max(...list.map((r) => r.deliveredPerSecond)))}/s`)
+  return [
+    '## Target',
+    '',
+    `At least ${int(TARGET_RATE)} routed direct messages per second with p99 under ${TARGET_P99_MS} ms, ${CLIENTS} clients: **${verdict}**. Highest DM rate delivered with p99 < ${TARGET_P99_MS} ms: ${bestWithin === undefined ? 'none' : `${int(bestWithin)}/s`}. Highest DM rate delivered at any latency: relay ${best(rows)}, forwarder (the transport ceiling on this machine) ${best(dmRows(forwarder))}.`,
+    '',
+  ]
+}
+
+function tableSection(title: string, what: string, results: TargetResults | undefined): string[] {
+  const lines = [`## ${title}`, '', `${what}.`, '']
+  if (!results) return [...lines, 'Not run.', '']
+  if (results.setup && !results.setup.ok) lines.push(`Set-up FAILED: ${results.setup.error}`, '')
+  else if (results.setup?.ok) lines.push(`Set-up (children, ${results.setup.value.clients} dials${title === 'Relay' ? ' and logins' : ''}): ${fmt(results.setup.value.seconds)} s.`, '')
+  lines.push(
+    '| workload | offered/s | delivered/s | p50 (ms) | p99 (ms) | server CPU µs/msg | server CPU / loop busy / waiting for a core (%) | server RSS (MB) | generators CPU µs/msg | generators CPU (% of a core, each) | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  )
+  for (const spec of ROWS) if (results.rows.has(spec.key) || !results.partial) lines.push(row(spec, results.rows.get(spec.key)))
+  lines.push('')
+  return lines
+}
+
+function row(spec: RowSpec, outcome: Outcome<RowResult> | undefined): string {
+  if (!outcome) return `| ${spec.label} | ${offeredCell(spec)} | not run | | | | | | | | |`
+  if (!outcome.ok) return `| ${spec.label} | ${offeredCell(spec)} | FAILED: ${outcome.error.replace(/\|/g, '/')} | | | | | | | | |`
+  const r = outcome.value
+  return [
+    '',
+    spec.label,
+    spec.offered === undefined ? `${int(r.offeredPerSecond)} (closed loop)` : int(r.offeredPerSecond),
+    int(r.deliveredPerSecond),
+    ms(r.p50),
+    ms(r.p99),
+    fmt(r.serverCpuUsPerMessage, 0),
+    `${fmt(r.serverCpuPercent, 0)} / ${fmt(r.serverLoopPercent, 0)} / ${r.serverWaitPercent === undefined ? '—' : fmt(r.serverWaitPercent, 0)}`,
+    fmt(r.serverRssMb, 0),
+    fmt(r.generatorCpuUsPerMessage, 0),
+    r.generatorCpuPercent.map((p) => fmt(p, 0)).join(' / '),
+    rowNotes(r),
+    '',
+  ]
+    .join(' | ')
+    .trim()
+}
+
+function rowNotes(r: RowResult): string {
+  const notes: string[] = []
+  if (r.serverCpuPercent + r.generatorCpuPercent.reduce((a, b) => a + b, 0) > BUSY_MACHINE_PERCENT) notes.push('*machine busy*')
+  if ((r.serverWaitPercent ?? 0) > STARVED_PERCENT) notes.push('*server starved of CPU*')
+  if (r.commitsPerSecond !== undefined) notes.push(`${int(r.commitsPerSecond)} store commits/s, mean ${fmt(r.commitMeanMs ?? NaN, 2)} ms`)
+  if (r.udpDatagramsPerMessage !== undefined) notes.push(`${fmt(r.udpDatagramsPerMessage)} UDP datagrams/msg`)
+  if (r.udpDrops) notes.push(`${r.udpDrops} UDP receive-buffer drops`)
+  if (r.skippedPerSecond > 0) notes.push(`${int(r.skippedPerSecond)}/s skipped (backlog)`)
+  if (r.undelivered > 0) notes.push(`${r.undelivered} of ${r.timed + r.undelivered} timed messages not arrived after the drain`)
+  if (r.errors > 0) notes.push(`${r.errors} errors: ${r.firstErrors.join('; ').replace(/\|/g, '/')}`)
+  if (r.queuedAfter) notes.push(`${r.queuedAfter} still queued at the relay after the drain`)
+  if (r.serverErrors) notes.push(r.serverErrors.replace(/\|/g, '/'))
+  return notes.join('; ')
+}
+
+function ratioSection(relay: TargetResults | undefined, forwarder: TargetResults | undefined): string[] {
+  const lines = [
+    '## Relay ÷ forwarder',
+    '',
+    'Each figure is the relay\'s divided by the forwarder\'s in the same row: delivered/s (1 = the relay reaches the transport ceiling), p99, and server CPU per message (how many times the forwarder\'s cost the relay spends per message).',
+    '',
+    '| workload | delivered/s | p99 | server CPU µs/msg |',
+    '|---|---|---|---|',
+  ]
+  for (const spec of ROWS) {
+    if (!relay?.rows.has(spec.key) && !forwarder?.rows.has(spec.key)) continue
+    const r = value(relay?.rows.get(spec.key))
+    const f = value(forwarder?.rows.get(spec.key))
+    lines.push(
+      `| ${spec.label} | ${ratio(r?.deliveredPerSecond, f?.deliveredPerSecond)} | ${ratio(r?.p99, f?.p99)} | ${ratio(r?.serverCpuUsPerMessage, f?.serverCpuUsPerMessage)} |`,
+    )
+  }
+  lines.push('')
+  return lines
+}
+
+function notesSection(notes: readonly string[]): string[] {
+  if (notes.length === 0) return []
+  return ['## Notes from this run', '', ...notes.map((note) => `- ${note}`), '']
+}
+
+// ---- cells ----
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : String(n))
+const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n))
+const ms = (n: number): string => (n === Infinity ? '∞ (not all arrived)' : fmt(n, n < 10 ? 2 : 1))
+
+function offeredCell(spec: RowSpec): string {
+  return spec.offered === undefined ? 'closed loop' : int(spec.offered)
+}
+
+function value(outcome: Outcome<RowResult> | undefined): RowResult | undefined {
+  return outcome?.ok ? outcome.value : undefined
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return '—'
+  return `${fmt(a / b, 2)}×`
+}
