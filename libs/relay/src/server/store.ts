@@ -10,6 +10,7 @@
  * committed rows. Other writes (users, rooms) are rare; they first commit
  * any pending batch, then run at once, keeping writes in arrival order.
  */
+import { closeSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { WirePrekey } from '../protocol/messages.js'
 import { prepare, SCHEMA, SCHEMA_VERSION, type Statements } from './schema.js'
@@ -83,6 +84,10 @@ export class RelayStore {
   readonly #commitBatch: (batch: readonly PendingWrite[], results: unknown[]) => void
 
   constructor(path: string, options: { synchronous: 'normal' | 'full'; onCommit?: (seconds: number) => void }) {
+    // A new database file is created 0600 before SQLite opens it: SQLite
+    // gives its -wal and -shm files the database file's mode, and the files
+    // hold who wrote to whom and when, even though never what.
+    if (path !== ':memory:' && path !== '') closeSync(openSync(path, 'a', 0o600))
     this.#db = new Database(path)
     this.#onCommit = options.onCommit ?? (() => {})
     if (path !== ':memory:') this.#db.pragma('journal_mode = WAL')
