@@ -23,10 +23,12 @@ import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import { buildBindingRequest, parseAddress } from '@keypin/core'
 import { dial as dialQuic } from '@keypin/quic-client'
+import { isStunMessage } from '@keypin/server'
 import { TRANSPORTS, dialEchoClose, holdNodeDataChannel } from './clients.js'
 import { FUZZ_KINDS, authenticatedRequest, derivePassword, firstPacketEnd, malformedDatagram, type FuzzTarget } from './fuzz-packets.js'
 import { startHelper, type Helper } from './ipc.js'
 import type { ListenerReady, ListenerStatus } from './listener-child.js'
+import { isQuiet } from './listener-status.js'
 import { MiB, fdKindsDiff, fdKindsOf, formatMiB, sampleOf, udpSocketState, type ProcessSample } from './proc.js'
 import { Prng, seedFromEnvironment } from './prng.js'
 
@@ -79,15 +81,7 @@ after(async () => {
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** True for a datagram shaped like a STUN message (what a Binding response would be). */
-function isStun(bytes: Uint8Array): boolean {
-  return bytes.length >= 20 && (bytes[0]! & 0xc0) === 0 && bytes[4] === 0x21 && bytes[5] === 0x12 && bytes[6] === 0xa4 && bytes[7] === 0x42
-}
 
-function isQuiet(status: ListenerStatus): boolean {
-  const { connections, handshakes, webrtcPeers, webrtcHandshakes, relays, backlog } = status.stats
-  return status.open === 0 && connections === 0 && handshakes === 0 && webrtcPeers === 0 && webrtcHandshakes === 0 && relays === 0 && backlog === 0
-}
 
 /** Waits until the listener holds no connection, handshake, peer or relay. */
 async function waitForQuiet(ms: number): Promise<ListenerStatus> {
@@ -113,7 +107,7 @@ async function openSource(t: TestContext, host: string, authenticating: boolean)
   const socket = dgram.createSocket('udp4')
   const source: Source = { socket, host, authenticating, stunAnswers: 0, otherAnswers: 0 }
   socket.on('message', (message) => {
-    if (isStun(message)) source.stunAnswers++
+    if (isStunMessage(message)) source.stunAnswers++
     else source.otherAnswers++
   })
   socket.on('error', () => {}) // ICMP errors: irrelevant to a fuzzer

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict'
 import { TRANSPORTS, dialEchoClose, holdNodeDataChannel } from './clients.js'
 import { startHelper, type Helper } from './ipc.js'
 import type { ListenerReady, ListenerStatus } from './listener-child.js'
+import { isQuiet } from './listener-status.js'
 import { MiB, fdCountOf, fdKindsDiff, fdKindsOf, formatMiB, sampleOf, type ProcessSample } from './proc.js'
 
 const CYCLES = Number(process.env.KEYPIN_LEAK_CYCLES ?? 2000)
@@ -57,10 +58,6 @@ after(async () => {
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-function isQuiet(status: ListenerStatus): boolean {
-  const { connections, handshakes, webrtcPeers, webrtcHandshakes, relays, backlog } = status.stats
-  return status.open === 0 && connections === 0 && handshakes === 0 && webrtcPeers === 0 && webrtcHandshakes === 0 && relays === 0 && backlog === 0
-}
 
 /** Waits until the listener holds nothing, collects its garbage and samples it; fds get `ms` to come down to `fds`. */
 async function settled(pid: number, fds?: number, ms = 10_000): Promise<ProcessSample & { stats: ListenerStatus; heapUsed: number }> {

@@ -19,6 +19,7 @@ import { after, before, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { startHelper, type Helper } from '../hostile/ipc.js'
 import type { EndRecord, ListenerReady, ListenerStatus } from '../hostile/listener-child.js'
+import { isQuiet } from '../hostile/listener-status.js'
 import type { ClosedEvent, DatagramsReply, TransferReply, Transport } from './client-child.js'
 import { MissingPrerequisite, SERVER_IP, createImpairedNetwork, missingPrerequisite, removeLeftovers, type ImpairedNetwork, type LinkProfile } from './network.js'
 
@@ -111,8 +112,7 @@ async function waitForIdleListener(ms: number): Promise<ListenerStatus> {
   const deadline = Date.now() + ms
   for (;;) {
     const status = await listenerStatus()
-    const { connections, handshakes, webrtcPeers, webrtcHandshakes, relays } = status.stats
-    if (status.open === 0 && connections === 0 && handshakes === 0 && webrtcPeers === 0 && webrtcHandshakes === 0 && relays === 0) return status
+    if (isQuiet(status)) return status
     if (Date.now() > deadline) assert.fail(`the listener still holds connections after ${ms} ms: ${JSON.stringify(status)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -38,7 +38,8 @@ test('the scan sees the browser-safe folders', () => {
 })
 
 test('the scan catches what it looks for', () => {
-  const bad = withoutComments("/* Buffer */ // process.exit\nimport { x } from 'node:fs'\nconst b = Buffer.alloc(1)\nimport { s } from '../server/relay.js'")
+  const bad = withoutComments("/* Buffer */ // process.exit\nconst url = 'https://x' // Buffer\nimport { x } from 'node:fs'\nconst b = Buffer.alloc(1)\nimport { s } from '../server/relay.js'")
+  assert.ok(bad.includes("'https://x'"), 'a // inside a string is not a comment')
   assert.match(bad, /['"]node:/)
   assert.equal(bad.match(/\bBuffer\b/g)?.length, 1)
   assert.doesNotMatch(bad, /\bprocess\b/)

@@ -21,22 +21,12 @@ import {
   toBase64url,
   TooLargeError,
 } from '@keypin/relay'
+import { seeded } from './crypto-support.js'
 
 const limits = { maxMessageBytes: 1024, maxRoomMembers: 4 }
 const user = 'k' + 'a'.repeat(32)
 const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
 
-/** mulberry32, so a failing fuzz case can be reproduced from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 test('frames survive any split of the byte stream, including one byte at a time', () => {
   const frames = [{ t: 'a' }, { t: 'b', x: 'y'.repeat(1000) }, { t: 'c', n: [1, 2, 3] }]
