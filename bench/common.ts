@@ -8,9 +8,9 @@ import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
 import type { QUICServer, QUICStream } from '@matrixai/quic'
 
 /** Which server the child runs: `node bench/dist/server.js <kind>`. */
-export type ServerKind = 'keypin' | 'matrixai' | 'ndc-direct'
+export type ServerKind = 'keypin' | 'matrixai' | 'ndc-direct' | 'ndc-relayed'
 
-export const SERVER_KINDS: readonly ServerKind[] = ['keypin', 'matrixai', 'ndc-direct']
+export const SERVER_KINDS: readonly ServerKind[] = ['keypin', 'matrixai', 'ndc-direct', 'ndc-relayed']
 
 /** The ALPN both baseline endpoints offer. */
 const BASELINE_ALPN = 'keypin-bench'
@@ -19,8 +19,9 @@ const BASELINE_ALPN = 'keypin-bench'
 const BASELINE_IDLE_MS = 30_000
 
 /**
- * Signalling for the `ndc-direct` baseline (two raw node-datachannel peers),
- * both directions over the fork IPC channel; `conn` tells peer connections apart.
+ * Signalling for the `ndc-direct` and `ndc-relayed` baselines (two raw
+ * node-datachannel peers), both directions over the fork IPC channel; `conn`
+ * tells peer connections apart.
  */
 export type NdcSignal =
   | { type: 'ndc-description'; conn: number; sdp: string; sdpType: string }
@@ -56,6 +57,24 @@ export interface ServerStats {
   /** Uncaught exceptions and unhandled rejections seen in the child. */
   uncaught: number
   lastError: string | undefined
+  /** The `ndc-relayed` child's JS relay hop since the child started; absent for the other kinds. */
+  relay?: RelayStats
+}
+
+/** Counters of the `ndc-relayed` child's JS relay hop (see ndc-hop.ts). */
+export interface RelayStats {
+  /** Datagrams from clients sent on to a peer connection, each from its client's relay socket. */
+  toPeer: number
+  /** Datagrams from peer connections sent back to their client from the public socket. */
+  toClient: number
+  /** Datagrams on the public socket from a new source that were not an ICE check naming a known peer (dropped). */
+  unrouted: number
+  /** Relay sockets put to use: one per client source address (bound ahead for the next peer, or on demand). */
+  sockets: number
+  /** Peer connections that connected with one of their relay sockets as the selected remote candidate. */
+  viaHop: number
+  /** Peer connections that connected with any other remote: the hop was bypassed. */
+  bypassed: number
 }
 
 /** Child -> parent. */

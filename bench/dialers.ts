@@ -66,7 +66,7 @@ export const dialKeypinWebRtc: Dialer = async (server) => {
   }
 }
 
-// ---- ndc-direct: two raw node-datachannel peers, the child signalled over IPC ----
+// ---- ndc-direct and ndc-relayed: two raw node-datachannel peers, the child signalled over IPC ----
 
 /** Stream writes go out as messages of this size (Keypin's WebRTC stream frames are 16384 bytes too). */
 const NDC_MESSAGE = 16_384
@@ -130,7 +130,12 @@ class NdcChannel {
 
 let nextNdcConn = 1
 
-export const dialNdcDirect: Dialer = async (server) => {
+export const dialNdcDirect: Dialer = (server) => dialNdc(server, false)
+
+/** The same pair with the child's JS relay hop in between (the child rewrites its candidates; see ndc-hop.ts). */
+export const dialNdcRelayed: Dialer = (server) => dialNdc(server, true)
+
+async function dialNdc(server: ServerChild, viaHop: boolean): Promise<ClientConn> {
   const id = nextNdcConn++
   const pc = new PeerConnection(`bench-client-${id}`, { iceServers: [], bindAddress: '127.0.0.1' })
   const unsubscribe = server.onSignal(
@@ -158,6 +163,7 @@ export const dialNdcDirect: Dialer = async (server) => {
   const dgram = new NdcChannel(pc.createDataChannel('dgram', { unordered: true, maxRetransmits: 0 }))
   try {
     await withTimeout(dgram.opened, DIAL_TIMEOUT_MS, 'node-datachannel connect')
+    if (viaHop) assertThroughHop(pc, server)
   } catch (error) {
     await close()
     throw error
@@ -204,5 +210,13 @@ export const dialNdcDirect: Dialer = async (server) => {
       dgram.dc.sendMessageBinary(data)
     },
     close,
+  }
+}
+
+/** A relayed dial must have connected to the hop's public socket, the only child address it was told. */
+function assertThroughHop(pc: PeerConnection, server: ServerChild): void {
+  const remote = pc.getSelectedCandidatePair()?.remote
+  if (remote?.port !== server.ready.port || remote.address !== server.ready.host) {
+    throw new Error(`relayed dial connected to ${remote ? `${remote.address}:${remote.port}` : 'no selected pair'}, not the relay hop at ${server.ready.host}:${server.ready.port}`)
   }
 }

@@ -4,7 +4,7 @@
  * the client dialer, and the per-implementation budget (`plan`).
  */
 import type { ServerKind } from './common.js'
-import { dialKeypinQuic, dialKeypinWebRtc, dialMatrixai, dialNdcDirect, type Dialer } from './dialers.js'
+import { dialKeypinQuic, dialKeypinWebRtc, dialMatrixai, dialNdcDirect, dialNdcRelayed, type Dialer } from './dialers.js'
 import { MB } from './params.js'
 
 export interface Plan {
@@ -62,8 +62,21 @@ export const NDC_DIRECT: Impl = {
   memory: false,
 }
 
+/**
+ * The direct pair with a bare JS UDP relay hop in the server child, shaped
+ * like Keypin's (public socket, one loopback relay socket per client source):
+ * what relaying in JavaScript costs by itself, the ceiling for Keypin's design.
+ */
+export const NDC_RELAYED: Impl = {
+  label: 'node-datachannel relayed',
+  server: 'ndc-relayed',
+  dial: dialNdcRelayed,
+  plan: NDC_DIRECT.plan,
+  memory: false,
+}
+
 /** Dial latency only, from a Chromium page through the browser bundle, against the Keypin listener. */
 export const CHROMIUM_PLAN: Plan = { bytes: 0, writeCapMs: 0, dials: 40, warmup: 3, dialBudgetMs: 15_000 }
 
 /** Measured in this order. */
-export const IMPLS: readonly Impl[] = [KEYPIN_QUIC, MATRIXAI_QUIC, KEYPIN_WEBRTC, NDC_DIRECT]
+export const IMPLS: readonly Impl[] = [KEYPIN_QUIC, MATRIXAI_QUIC, KEYPIN_WEBRTC, NDC_RELAYED, NDC_DIRECT]

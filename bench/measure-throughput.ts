@@ -2,9 +2,10 @@
  * Throughput: one connection per run, `streams` concurrent streams splitting
  * the impl's payload, timed from the first write to the last count reply;
  * client and server CPU per run. THROUGHPUT_REPS runs, the median reported.
+ * A server with a relay hop (ndc-relayed) also reports what crossed it.
  */
 import { performance } from 'node:perf_hooks'
-import { decodeCount, errorText } from './common.js'
+import { decodeCount, errorText, type RelayStats } from './common.js'
 import type { Impl } from './impls.js'
 import type { Tracker } from './measure.js'
 import { CHUNK, MB, THROUGHPUT_REPS } from './params.js'
@@ -22,6 +23,8 @@ export interface Throughput {
   serverCpuPerGb: number
   /** Runs that hit the write time cap. */
   capped: number
+  /** The server child's relay hop over the whole measurement (every run); undefined without one. */
+  hop: RelayStats | undefined
 }
 
 export interface Run {
@@ -49,6 +52,8 @@ export async function throughput(impl: Impl, server: ServerChild, tracker: Track
   }
   const median = [...runs].sort((a, b) => a.mbps - b.mbps)[Math.floor(runs.length / 2)] as Run
   const gb = runs.reduce((sum, run) => sum + run.bytes, 0) / 1e9
+  // The child is fresh per measurement, so its totals cover exactly these runs.
+  const hop = (await server.stats()).relay
   return {
     runs,
     bytes: median.bytes,
@@ -57,6 +62,7 @@ export async function throughput(impl: Impl, server: ServerChild, tracker: Track
     clientCpuPerGb: runs.reduce((sum, run) => sum + run.clientCpu, 0) / gb,
     serverCpuPerGb: runs.reduce((sum, run) => sum + run.serverCpu, 0) / gb,
     capped: runs.filter((run) => run.capped).length,
+    hop,
   }
 }
 

@@ -24,4 +24,4 @@ export const MEMORY_CONNECTIONS = 100
 export const MEMORY_DIAL_BATCH = 20
 
 /** Whole-bench watchdog: print what we have and exit. */
-export const GLOBAL_LIMIT_MS = 240_000
+export const GLOBAL_LIMIT_MS = 300_000

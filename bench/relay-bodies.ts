@@ -22,3 +22,9 @@ export function sealedBodies(count: number, textBytes: number): string[] {
     ),
   )
 }
+
+/** The payload size of the relay's `send` frame for `body`, with typical ids: the baselines' message size. */
+export function relaySendPayloadBytes(body: string): number {
+  const user = `k${'a'.repeat(32)}`
+  return `{"t":"send","requestId":123456,"from":"${user}","to":"${user}","id":"m1g0_1a2b3c4d5e_1a2b","context":"dm","message":"${body}"}`.length
+}

@@ -1,7 +1,7 @@
 /**
- * The load generator's clients: one QUIC connection and one control stream
- * each, speaking either the relay protocol (hello, a real Ed25519 login,
- * `send` and `room-send` with pre-sealed bodies, an `ack` for every
+ * The load generator's QUIC clients: one QUIC connection and one control
+ * stream each, speaking either the relay protocol (hello, a real Ed25519
+ * login, `send` and `room-send` with pre-sealed bodies, an `ack` for every
  * message received) or the forwarder's binary frames. Both look the same
  * to the load (relay-load.ts): an address, send(), sendMany(), and
  * `delivered` callbacks.
@@ -9,7 +9,7 @@
  * Frames are built as strings and encoded once; frames queued in one
  * event-loop turn go out in one stream write per client. Received messages
  * are acknowledged, never opened (decryption is the client's cost, not the
- * relay's).
+ * relay's). The raw-UDP ceiling's client is in relay-udp-client.ts.
  */
 import type { Connection, Stream } from '@keypin/core'
 import { dial } from '@keypin/quic-client'
@@ -279,13 +279,9 @@ export class ForwarderLoadClient implements LoadClient {
   }
 
   send(to: string, id: string): void {
-    // Payload: u32 recipient, u8 id length, the id, zero filler up to the relay's frame size.
     const frame = new Uint8Array(4 + this.#payloadBytes)
-    const view = new DataView(frame.buffer)
-    view.setUint32(0, this.#payloadBytes)
-    view.setUint32(4, Number(to))
-    frame[8] = id.length
-    encoder.encodeInto(id, frame.subarray(9))
+    new DataView(frame.buffer).setUint32(0, this.#payloadBytes)
+    writeIndexedMessage(frame.subarray(4), Number(to), id)
     this.#writer.push(frame)
   }
 
@@ -294,9 +290,8 @@ export class ForwarderLoadClient implements LoadClient {
   }
 
   #receive(payload: Uint8Array): void {
-    const from = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0)
-    const id = String.fromCharCode(...payload.subarray(5, 5 + (payload[4] as number)))
-    this.#events.delivered(this, String(from), id)
+    const { peer, id } = readIndexedMessage(payload)
+    this.#events.delivered(this, String(peer), id)
   }
 
   async close(): Promise<void> {
@@ -304,9 +299,22 @@ export class ForwarderLoadClient implements LoadClient {
   }
 }
 
-/** The payload size of the relay's `send` frame for `body`, with typical ids: the forwarder's message size. */
-export function relaySendPayloadBytes(body: string): number {
-  const user = `k${'a'.repeat(32)}`
-  return `{"t":"send","requestId":123456,"from":"${user}","to":"${user}","id":"m1g0_1a2b3c4d5e_1a2b","context":"dm","message":"${body}"}`.length
+// ---- baselines' message layout ----
+
+/**
+ * A baseline message (a forwarder frame's payload, or a whole UDP
+ * datagram): u32 peer index (the recipient on the way in, the sender on
+ * the way out), u8 id length, the ASCII id, zero filler to the end. Writes
+ * into `into`, which is zeroed and as long as the message should be.
+ */
+export function writeIndexedMessage(into: Uint8Array, peer: number, id: string): void {
+  new DataView(into.buffer, into.byteOffset, into.byteLength).setUint32(0, peer)
+  into[4] = id.length
+  encoder.encodeInto(id, into.subarray(5))
+}
+
+export function readIndexedMessage(message: Uint8Array): { peer: number; id: string } {
+  const peer = new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(0)
+  return { peer, id: String.fromCharCode(...message.subarray(5, 5 + (message[4] as number))) }
 }
 

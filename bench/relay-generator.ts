@@ -3,19 +3,23 @@
  * `node bench/dist/relay-generator.js <generator index>` (forked by relay-run.ts).
  *
  * Calls: `setup` (dial and, against the relay, log in this generator's
- * clients), `create-room` / `join-room` (fan-out set-up, relay only),
- * `start`, `mark`, `stop`, `drain` (one row; relay-load.ts), `close`.
+ * clients; against the UDP ceiling, bind and register them),
+ * `create-room` / `join-room` (fan-out set-up, relay only), `start`,
+ * `mark`, `stop`, `drain` (one row; relay-load.ts), `close`.
  * Exits when the parent disconnects.
  */
 import { cpuUsage } from 'node:process'
-import { ForwarderLoadClient, RelayLoadClient, relaySendPayloadBytes, type LoadClient } from './relay-clients.js'
+import { relaySendPayloadBytes } from './relay-bodies.js'
+import { ForwarderLoadClient, RelayLoadClient, type LoadClient } from './relay-clients.js'
 import { fatal, ready, serve } from './relay-ipc.js'
 import { Load, type Workload } from './relay-load.js'
+import type { ServerTarget } from './relay-server.js'
+import { UdpLoadClient } from './relay-udp-client.js'
 
 export interface SetupArgs {
-  target: 'relay' | 'forwarder'
+  target: ServerTarget
   address: string
-  /** Clients in this generator, and the global index of its first (forwarder indexes). */
+  /** Clients in this generator, and the global index of its first (the forwarders' indexes). */
   count: number
   base: number
   bodies: string[]
@@ -38,10 +42,16 @@ async function setup(args: SetupArgs): Promise<SetupResult> {
   const started = performance.now()
   const cpu = cpuUsage()
   const payloadBytes = relaySendPayloadBytes(args.bodies[0] as string)
-  const connect = (local: number): Promise<LoadClient> =>
-    args.target === 'relay'
-      ? RelayLoadClient.connect(args.address, local, load, args.bodies)
-      : ForwarderLoadClient.connect(args.address, local, args.base + local, load, payloadBytes)
+  const connect = (local: number): Promise<LoadClient> => {
+    switch (args.target) {
+      case 'relay':
+        return RelayLoadClient.connect(args.address, local, load, args.bodies)
+      case 'forwarder':
+        return ForwarderLoadClient.connect(args.address, local, args.base + local, load, payloadBytes)
+      case 'udp':
+        return UdpLoadClient.connect(args.address, local, args.base + local, load, payloadBytes)
+    }
+  }
   clients = []
   for (let i = 0; i < args.count; i += DIAL_BATCH) {
     const batch = Array.from({ length: Math.min(DIAL_BATCH, args.count - i) }, (_, k) => connect(i + k))

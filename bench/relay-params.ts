@@ -6,11 +6,18 @@
  */
 import type { RelayLimits } from '@keypin/relay/server'
 
-/** QUIC clients connected (and, against the relay, logged in) for every row. */
+/** Clients connected (and, against the relay, logged in) for every row. */
 export const CLIENTS = 200
 
 /** Load generator processes; the clients are split evenly between them. */
 export const GENERATORS = 2
+
+/**
+ * Kernel send and receive buffer size asked for on the raw-UDP ceiling's
+ * sockets (server and clients): what Keypin's QUIC sockets ask for. The
+ * kernel caps it at net.core.rmem_max / wmem_max.
+ */
+export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 /** Plaintext bytes in each pre-sealed message (a short chat line). */
 export const TEXT_BYTES = 100

@@ -2,7 +2,8 @@
  * The relay bench's rows and how one row is run and summed up: the server
  * child and the generators are told start / mark / stop / drain, and their
  * samples become one RowResult (rates, latency percentiles, CPU per
- * message). Used by relay-run.ts for both the relay and the forwarder.
+ * message). Used by relay-run.ts for every target: the relay, the QUIC
+ * forwarder and the raw-UDP forwarder.
  */
 import { readFile } from 'node:fs/promises'
 import type { Child } from './relay-ipc.js'

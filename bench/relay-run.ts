@@ -1,11 +1,12 @@
 /**
- * The relay bench: `node bench/dist/relay-run.js [all|relay|forwarder] [row,row...]`
- * (both targets and every row by default; row keys are in relay-rows.ts).
+ * The relay bench: `node bench/dist/relay-run.js [all|relay|forwarder|udp] [row,row...]`
+ * (every target and every row by default; row keys are in relay-rows.ts).
  *
- * For each target (the relay, then the trivial forwarder as the transport
- * baseline) it forks a server child (relay-server.ts) and the load
- * generators (relay-generator.ts), connects the clients, and runs every row
- * of relay-rows.ts under a hard time limit; a failed row is reported in its
+ * For each target (the relay, then the trivial QUIC forwarder as the
+ * transport baseline, then the raw-UDP forwarder as the machine's ceiling)
+ * it forks a server child (relay-server.ts) and the load generators
+ * (relay-generator.ts), connects the clients, and runs every row of
+ * relay-rows.ts under a hard time limit; a failed row is reported in its
  * cells and the run moves on. The markdown report is printed and written to
  * bench/results/relay.md.
  *
@@ -22,7 +23,7 @@ import { join } from 'node:path'
 import { errorText } from './common.js'
 import { machineFacts } from './machine.js'
 import type { Outcome } from './measure.js'
-import { sealedBodies } from './relay-bodies.js'
+import { relaySendPayloadBytes, sealedBodies } from './relay-bodies.js'
 import type { SetupResult } from './relay-generator.js'
 import { Child } from './relay-ipc.js'
 import { BODY_POOL, CLIENTS, GENERATORS, ROOM_MEMBERS, ROOM_SENDERS, ROW_LIMIT_MS, RUN_LIMIT_MS, SETUP_LIMIT_MS, TEXT_BYTES } from './relay-params.js'
@@ -31,12 +32,12 @@ import { ROWS, runRow, type RoomPlan } from './relay-rows.js'
 import type { ServerTarget } from './relay-server.js'
 import { withTimeout } from './timing.js'
 
-const TARGETS: readonly ServerTarget[] = ['relay', 'forwarder']
+const TARGETS: readonly ServerTarget[] = ['relay', 'forwarder', 'udp']
 const chosen = process.argv[2] === 'all' ? undefined : (process.argv[2] as ServerTarget | undefined)
 /** Row keys to run (all when not given). */
 const only = process.argv[3]?.split(',')
 if ((chosen !== undefined && !TARGETS.includes(chosen)) || only?.some((key) => !ROWS.some((spec) => spec.key === key))) {
-  process.stderr.write(`usage: node bench/dist/relay-run.js [all|relay|forwarder] [row,row...]\nrows: ${ROWS.map((spec) => spec.key).join(', ')}\n`)
+  process.stderr.write(`usage: node bench/dist/relay-run.js [all|relay|forwarder|udp] [row,row...]\nrows: ${ROWS.map((spec) => spec.key).join(', ')}\n`)
   process.exit(2)
 }
 const profileDir = process.env['KEYPIN_BENCH_PROFILE_DIR']
@@ -52,7 +53,14 @@ function log(text: string): void {
 
 async function finish(code: number): Promise<never> {
   for (const child of live) child.kill()
-  const markdown = renderRelayReport({ runAt: started, machine: machineFacts(), bodyBytes: Math.floor((bodies[0]!.length * 3) / 4), results, notes })
+  const markdown = renderRelayReport({
+    runAt: started,
+    machine: machineFacts(),
+    bodyBytes: Math.floor((bodies[0]!.length * 3) / 4),
+    messageBytes: relaySendPayloadBytes(bodies[0]!),
+    results,
+    notes,
+  })
   const dir = new URL('../results/', import.meta.url)
   await mkdir(dir, { recursive: true })
   await writeFile(new URL('relay.md', dir), markdown)

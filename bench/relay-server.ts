@@ -1,25 +1,28 @@
 /**
- * The relay bench's server child: `node bench/dist/relay-server.js relay|forwarder <dir>`
+ * The relay bench's server child: `node bench/dist/relay-server.js relay|forwarder|udp <dir>`
  * (forked by relay-run.ts).
  *
  * `relay`: listen() on 127.0.0.1:0 (QUIC only) and startRelay() with its
  * database in `<dir>`, default logger (JSON lines on stderr) and the bench
  * limits. `forwarder`: the same listener with the trivial forwarder
- * (relay-forwarder.ts). Calls: `stats` (CPU time, RSS, the relay's counters),
- * `profile-start` / `profile-stop` (a V8 CPU profile of this process, written
- * as a .cpuprofile file). Exits when the parent disconnects.
+ * (relay-forwarder.ts). `udp`: no Keypin listener, only the raw-UDP
+ * forwarder's socket (relay-udp-forwarder.ts). Calls: `stats` (CPU time,
+ * RSS, the relay's or a forwarder's counters), `profile-start` /
+ * `profile-stop` (a V8 CPU profile of this process, written as a
+ * .cpuprofile file). Exits when the parent disconnects.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { listen } from '@keypin/server'
+import { listen, type KeypinListener } from '@keypin/server'
 import { startRelay as packagedStartRelay, type RelayServer } from '@keypin/relay/server'
 import { startForwarder, type Forwarder } from './relay-forwarder.js'
 import { fatal, ready, serve } from './relay-ipc.js'
 import { RELAY_LIMITS } from './relay-params.js'
+import { startUdpForwarder } from './relay-udp-forwarder.js'
 
-export type ServerTarget = 'relay' | 'forwarder'
+export type ServerTarget = 'relay' | 'forwarder' | 'udp'
 
 export interface ServerStats {
   /** performance.now() of this process when the stats were taken, ms. */
@@ -30,7 +33,7 @@ export interface ServerStats {
   /** Relay only: messages stored and not yet acknowledged, and routed since start. */
   queued?: number
   routed?: number
-  /** Forwarder only: frames forwarded, and frames for an unknown index. */
+  /** Forwarders (QUIC and UDP) only: messages forwarded, and messages for (or, UDP, from) an unknown index. */
   forwarded?: number
   unroutable?: number
   /** performance.eventLoopUtilization() totals: time the event loop was busy (not waiting for events), ms. */
@@ -57,17 +60,26 @@ process.on('unhandledRejection', noteError)
 let profiler: Session | undefined
 
 async function main(): Promise<void> {
-  if ((target !== 'relay' && target !== 'forwarder') || !dir) throw new Error('usage: relay-server.js relay|forwarder <dir>')
-  const listener = await listen({ host: '127.0.0.1', port: 0, webrtc: false })
+  if ((target !== 'relay' && target !== 'forwarder' && target !== 'udp') || !dir) throw new Error('usage: relay-server.js relay|forwarder|udp <dir>')
+  let listener: KeypinListener | undefined
   let relay: RelayServer | undefined
   let forwarder: Forwarder | undefined
-  if (target === 'relay') {
-    // KEYPIN_BENCH_RELAY_MODULE: another build of @keypin/relay/server (a URL or path to its index.js), for A/B runs.
-    const other = process.env['KEYPIN_BENCH_RELAY_MODULE']
-    const startRelay = other ? ((await import(other)) as { startRelay: typeof packagedStartRelay }).startRelay : packagedStartRelay
-    relay = startRelay({ listener, databasePath: join(dir, 'relay.db'), limits: RELAY_LIMITS })
+  let address: string
+  if (target === 'udp') {
+    // No Keypin listener at all: nothing of QUIC's may cost the UDP ceiling CPU.
+    const udp = await startUdpForwarder(noteError)
+    forwarder = udp
+    address = udp.address
+  } else {
+    listener = await listen({ host: '127.0.0.1', port: 0, webrtc: false })
+    address = listener.address
+    if (target === 'relay') {
+      // KEYPIN_BENCH_RELAY_MODULE: another build of @keypin/relay/server (a URL or path to its index.js), for A/B runs.
+      const other = process.env['KEYPIN_BENCH_RELAY_MODULE']
+      const startRelay = other ? ((await import(other)) as { startRelay: typeof packagedStartRelay }).startRelay : packagedStartRelay
+      relay = startRelay({ listener, databasePath: join(dir, 'relay.db'), limits: RELAY_LIMITS })
+    } else forwarder = startForwarder(listener)
   }
-  else forwarder = startForwarder(listener)
 
   serve({
     stats: async (): Promise<ServerStats> => {
@@ -103,10 +115,10 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     forwarder?.close()
     void (relay?.close() ?? Promise.resolve())
-      .then(() => listener.close())
+      .then(() => listener?.close())
       .finally(() => process.exit(0))
   })
-  ready({ address: listener.address })
+  ready({ address })
 }
 
 async function runQueueMs(): Promise<{ runQueueMs: number } | undefined> {

@@ -1,9 +1,9 @@
 /**
  * The markdown report: title, machine, setup text, the results table (one
- * column per implementation, a ratio and a target column) and the notes from
- * the run. Pure formatting; run.ts collects the inputs and writes the output.
+ * column per implementation, a ratio and a target column), the WebRTC table
+ * (three implementations, three ratios) and the notes from the run. Pure formatting; run.ts collects the inputs and writes the output.
  */
-import { CHROMIUM_PLAN, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT } from './impls.js'
+import { CHROMIUM_PLAN, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, NDC_RELAYED } from './impls.js'
 import type { MachineFacts } from './machine.js'
 import type { Outcome } from './measure.js'
 import type { Datagrams } from './measure-datagrams.js'
@@ -26,9 +26,10 @@ export interface ReportInput {
   machine: MachineFacts
   keypin: Results
   baseline: Results
-  /** Keypin over WebRTC (Node) and the raw node-datachannel baseline. */
+  /** Keypin over WebRTC (Node) and the raw node-datachannel baselines, direct and through a bare JS relay hop. */
   webrtc: Results
   direct: Results
+  relayed: Results
   /** Dial latency from a Chromium page (browser bundle) to the Keypin listener. */
   chromiumLatency: Outcome<Latency> | undefined
   notes: readonly string[]
@@ -43,7 +44,7 @@ export function renderReport(input: ReportInput): string {
     ...machineSection(input.machine),
     ...setupSection(),
     ...resultsSection(input.keypin, input.baseline),
-    ...webRtcSection(input.webrtc, input.direct, input.chromiumLatency),
+    ...webRtcSection(input.webrtc, input.relayed, input.direct, input.chromiumLatency),
     ...notesSection(input.notes),
     '',
   ].join('\n')
@@ -126,53 +127,81 @@ function comparisonRows(k: Results, m: Results): string[] {
   return rows
 }
 
-function webRtcSection(k: Results, d: Results, chromium: Outcome<Latency> | undefined): string[] {
+function webRtcSection(k: Results, r: Results, d: Results, chromium: Outcome<Latency> | undefined): string[] {
   const w = KEYPIN_WEBRTC.plan
   const n = NDC_DIRECT.plan
-  const kSingle = value(k.single, (t) => t.mbps)
-  const dSingle = value(d.single, (t) => t.mbps)
-  const kMulti = value(k.multi, (t) => t.mbps)
-  const dMulti = value(d.multi, (t) => t.mbps)
+  const rp = NDC_RELAYED.plan
   const kP50 = value(k.latency, (l) => l.p50)
   const chromiumP50 = value(chromium, (l) => l.p50)
   const serverCpu = (t: Throughput): string => fmt(t.serverCpuPerGb, 2)
   const atLeast70 = (a: number | undefined, b: number | undefined): string =>
     `≥ 70 % of direct: ${metMissed(a === undefined || b === undefined || b <= 0 ? undefined : a / b >= 0.7)}`
+  /** One row: the three cells, then Keypin/direct, relayed/direct, Keypin/relayed as `compare` shows them, then the target. */
+  const row = <T>(
+    metric: string,
+    pick: (x: Results) => Outcome<T> | undefined,
+    show: (v: T) => string,
+    num: ((v: T) => number | undefined) | undefined,
+    compare: (a: number | undefined, b: number | undefined) => string,
+    target = '',
+  ): string => {
+    const of = (x: Results): number | undefined => (num ? value(pick(x), num) : undefined)
+    const ratios = num ? [compare(of(k), of(d)), compare(of(r), of(d)), compare(of(k), of(r))] : ['—', '—', '—']
+    return `| ${metric} | ${cell(pick(k), show)} | ${cell(pick(r), show)} | ${cell(pick(d), show)} | ${ratios.join(' | ')} | ${target} |`
+  }
+  const mbps = (t: Throughput): number => t.mbps
+  const single = (x: Results): Outcome<Throughput> | undefined => x.single
+  const multi = (x: Results): Outcome<Throughput> | undefined => x.multi
   return [
     '',
     '## WebRTC',
     '',
-    `- Keypin WebRTC (Node): \`dial()\` from @keypin/webrtc-client (node-datachannel's W3C polyfill) to the same Keypin listener child as above (\`listen()\` serves WebRTC on its one UDP port). Payload ${w.bytes / MB} MB, write cap ${w.writeCapMs / 1000} s; ${w.dials} dials after ${w.warmup} warm-ups within ${w.dialBudgetMs / 1000} s; no memory run.`,
-    `- node-datachannel direct: two raw node-datachannel \`PeerConnection\`s bound to 127.0.0.1 (client in the parent, one per dial in the server child), SDP and candidates relayed over the fork IPC channel; no Keypin, no relay. A stream is a data channel: ${NDC_MESSAGE_NOTE}, bufferedAmount kept under 1 MiB; a 'fin' text message ends it and the child replies with the count (or echoes the 1-byte ping). Datagrams: an unordered, maxRetransmits 0 channel. Payload ${n.bytes / MB} MB, write cap ${n.writeCapMs / 1000} s; ${n.dials} dials after ${n.warmup} warm-ups.`,
+    `- Keypin WebRTC (Node): \`dial()\` from @keypin/webrtc-client (node-datachannel's W3C polyfill) to the same Keypin listener child as above (\`listen()\` serves WebRTC on its one UDP port; every WebRTC datagram is relayed in JavaScript between its public socket and node-datachannel's ICE mux through a per-peer loopback socket). Payload ${w.bytes / MB} MB, write cap ${w.writeCapMs / 1000} s; ${w.dials} dials after ${w.warmup} warm-ups within ${w.dialBudgetMs / 1000} s; no memory run.`,
+    `- node-datachannel direct: two raw node-datachannel \`PeerConnection\`s bound to 127.0.0.1 (client in the parent, one per dial in the server child), SDP and candidates relayed over the fork IPC channel (the child sends its candidates after its description); no Keypin, no relay. A stream is a data channel: ${NDC_MESSAGE_NOTE}, bufferedAmount kept under 1 MiB; a 'fin' text message ends it and the child replies with the count (or echoes the 1-byte ping). Datagrams: an unordered, maxRetransmits 0 channel. Payload ${n.bytes / MB} MB, write cap ${n.writeCapMs / 1000} s; ${n.dials} dials after ${n.warmup} warm-ups.`,
+    `- node-datachannel relayed: the direct pair, same client code and plan (payload ${rp.bytes / MB} MB, ${rp.dials} dials), with a bare JavaScript UDP relay hop in the server child, shaped like Keypin's WebRTC path and using none of its code. The child owns a "public" node:dgram socket on 127.0.0.1 (4 MiB kernel buffers requested, as Keypin's listener does). Each local candidate of the child's PeerConnection reaches the client rewritten to the public socket's address; the child keeps the real port. The client's candidates never reach the child: its offer goes to the child's PeerConnection with its candidate lines replaced by one host candidate, a loopback relay socket the hop bound in advance (as Keypin names its relay socket in the offer it writes). The first client source address whose ICE check names that PeerConnection's ufrag (STUN USERNAME) is attached to that relay socket, which is connected to the PeerConnection's ICE port: each datagram from the client is sent on from it at once (one send per datagram, no batching), and what the PeerConnection sends to it goes back to the client from the public socket. Both sides' ICE checks cross the hop. Every dial checks that the client's selected remote is the public socket, the child that its selected remote is a relay socket; the last row counts the datagrams that crossed the hop. Like Keypin, each server-side packet crosses loopback twice.`,
     '- Dial latency here is create PeerConnection + signal + ICE/DTLS/SCTP + open a channel (stream) + 1-byte echo.',
     `- Chromium: the same dial + 1-byte echo loop runs inside a headless Debian Chromium page importing the browser bundle (libs/webrtc-client/dist/browser.js), default (auto) handshake; ${CHROMIUM_PLAN.dials} dials after ${CHROMIUM_PLAN.warmup} warm-ups within ${CHROMIUM_PLAN.dialBudgetMs / 1000} s. There is no direct baseline for it.`,
+    '- Ratios: rates as percentages, latency and CPU as plain factors (<1 = lower). relayed/direct is what the JS relay hop alone costs: the ceiling for any design that relays in JavaScript this way; Keypin/relayed is how much of that ceiling Keypin reaches. The 70 % target is Keypin/direct.',
     '',
-    '| metric | Keypin WebRTC (Node) | node-datachannel direct | ratio (Keypin/direct) | target |',
-    '|---|---|---|---|---|',
-    `| single-stream throughput (MB/s) | ${cell(k.single, throughputCell)} | ${cell(d.single, throughputCell)} | ${percent(kSingle, dSingle)} | ${atLeast70(kSingle, dSingle)} |`,
-    `| ${STREAMS}-stream throughput (MB/s, one connection) | ${cell(k.multi, throughputCell)} | ${cell(d.multi, throughputCell)} | ${percent(kMulti, dMulti)} | ${atLeast70(kMulti, dMulti)} |`,
-    `| dial → first byte p50 (ms) | ${cell(k.latency, latencyCell('p50'))} | ${cell(d.latency, latencyCell('p50'))} | ${plain(kP50, value(d.latency, (l) => l.p50))} | < 100 ms: ${metMissed(kP50 === undefined ? undefined : kP50 < 100)} |`,
-    `| dial → first byte p99 (ms) | ${cell(k.latency, latencyCell('p99'))} | ${cell(d.latency, latencyCell('p99'))} | ${plain(value(k.latency, (l) => l.p99), value(d.latency, (l) => l.p99))} | |`,
-    `| Chromium dial → first byte p50 (ms) | ${cell(chromium, latencyCell('p50'))} | — | — | < 100 ms: ${metMissed(chromiumP50 === undefined ? undefined : chromiumP50 < 100)} |`,
-    `| Chromium dial → first byte p99 (ms) | ${cell(chromium, latencyCell('p99'))} | — | — | |`,
-    `| datagrams received/s (${DATAGRAM_SIZE} B) | ${cell(k.datagrams, datagramRateCell)} | ${cell(d.datagrams, datagramRateCell)} | ${percent(datagramRate(k.datagrams), datagramRate(d.datagrams))} | |`,
-    `| datagram delivery ratio | ${cell(k.datagrams, datagramDeliveryCell)} | ${cell(d.datagrams, datagramDeliveryCell)} | — | |`,
-    `| server CPU s per GB, single stream | ${cell(k.single, serverCpu)} | ${cell(d.single, serverCpu)} | ${plain(value(k.single, (t) => t.serverCpuPerGb), value(d.single, (t) => t.serverCpuPerGb))} | |`,
+    '| metric | Keypin WebRTC (Node) | node-datachannel relayed | node-datachannel direct | Keypin/direct | relayed/direct | Keypin/relayed | target |',
+    '|---|---|---|---|---|---|---|---|',
+    row('single-stream throughput (MB/s)', single, throughputCell, mbps, percent, atLeast70(value(k.single, mbps), value(d.single, mbps))),
+    row(`${STREAMS}-stream throughput (MB/s, one connection)`, multi, throughputCell, mbps, percent, atLeast70(value(k.multi, mbps), value(d.multi, mbps))),
+    row('dial → first byte p50 (ms)', (x) => x.latency, latencyCell('p50'), (l) => l.p50, plain, `< 100 ms: ${metMissed(kP50 === undefined ? undefined : kP50 < 100)}`),
+    row('dial → first byte p99 (ms)', (x) => x.latency, latencyCell('p99'), (l) => l.p99, plain),
+    `| Chromium dial → first byte p50 (ms) | ${cell(chromium, latencyCell('p50'))} | — | — | — | — | — | < 100 ms: ${metMissed(chromiumP50 === undefined ? undefined : chromiumP50 < 100)} |`,
+    `| Chromium dial → first byte p99 (ms) | ${cell(chromium, latencyCell('p99'))} | — | — | — | — | — | |`,
+    row(`datagrams received/s (${DATAGRAM_SIZE} B)`, (x) => x.datagrams, datagramRateCell, (g) => (g === 'n/a' ? undefined : g.perSecond), percent),
+    row('datagram delivery ratio', (x) => x.datagrams, datagramDeliveryCell, undefined, percent),
+    row('server CPU s per GB, single stream', single, serverCpu, (t) => t.serverCpuPerGb, plain),
+    `| datagrams through the server child's JS relay hop, single-stream runs | — (Keypin's listener does not count them) | ${cell(r.single, hopCell)} | none (no hop) | — | — | — | |`,
   ]
 }
 
 const NDC_MESSAGE_NOTE = 'writes sent as 16384-byte binary messages (Keypin\'s stream frame size)'
 
-/** Keypin as a percentage of the direct baseline (rates). */
-function percent(keypin: number | undefined, direct: number | undefined): string {
-  if (keypin === undefined || direct === undefined || direct <= 0) return '—'
-  return `${fmt((keypin / direct) * 100)} %`
+/** The relay hop's counters over a measurement's runs, per MB of the runs' payload. */
+function hopCell(t: Throughput): string {
+  const hop = t.hop
+  if (!hop) return 'not reported'
+  const mb = t.runs.reduce((sum, run) => sum + run.bytes, 0) / MB
+  const perMb = (count: number): string => fmt(mb > 0 ? count / mb : NaN)
+  return (
+    `${hop.toPeer} client → PeerConnection (${perMb(hop.toPeer)} per MB), ${hop.toClient} back (${perMb(hop.toClient)} per MB), ${fmt(mb)} MB in ${t.runs.length} runs; ` +
+    `${hop.sockets} relay sockets; ${hop.viaHop} of ${hop.viaHop + hop.bypassed} connections selected a relay socket${hop.unrouted ? `; ${hop.unrouted} unrouted datagrams dropped (a client's last packets, after the child closed that connection)` : ''}`
+  )
 }
 
-/** Keypin/direct as a plain factor (latency, CPU: <1 means Keypin is lower). */
-function plain(keypin: number | undefined, direct: number | undefined): string {
-  if (keypin === undefined || direct === undefined || direct <= 0) return '—'
-  return `${fmt(keypin / direct, 2)}×`
+/** `a` as a percentage of `b` (rates). */
+function percent(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || b <= 0) return '—'
+  return `${fmt((a / b) * 100)} %`
+}
+
+/** a/b as a plain factor (latency, CPU: <1 means `a` is lower). */
+function plain(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || b <= 0) return '—'
+  return `${fmt(a / b, 2)}×`
 }
 
 function notesSection(notes: readonly string[]): string[] {

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: Keypin against the @matrixai/quic baseline on loopback, and
- * Keypin over WebRTC (Node) against two raw node-datachannel peers.
+ * Keypin over WebRTC (Node) against two raw node-datachannel peers, connected
+ * directly and through a bare JS relay hop in the server child.
  *
  * Each measurement gets a fresh server child (bench/dist/server.js, forked,
  * so client and server do not share an event loop) and a hard time limit.
@@ -15,7 +16,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { errorText } from './common.js'
 import nodeDataChannel from 'node-datachannel'
-import { CHROMIUM_PLAN, IMPLS, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, type Impl } from './impls.js'
+import { CHROMIUM_PLAN, IMPLS, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, NDC_RELAYED, type Impl } from './impls.js'
 import { machineFacts } from './machine.js'
 import { measure, type Outcome } from './measure.js'
 import { datagrams, DATAGRAMS_LIMIT_MS } from './measure-datagrams.js'
@@ -58,6 +59,7 @@ async function finish(code: number): Promise<never> {
     baseline: resultsOf(MATRIXAI_QUIC),
     webrtc: resultsOf(KEYPIN_WEBRTC),
     direct: resultsOf(NDC_DIRECT),
+    relayed: resultsOf(NDC_RELAYED),
     chromiumLatency,
     notes: oddities,
   })

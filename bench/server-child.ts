@@ -75,7 +75,7 @@ export class ServerChild {
     return withTimeout(answer, 5_000, 'server stats')
   }
 
-  /** ndc-direct signalling: messages from the child for peer connection `conn` go to `handler` until the returned function is called. */
+  /** ndc-direct/ndc-relayed signalling: messages from the child for peer connection `conn` go to `handler` until the returned function is called. */
   onSignal(conn: number, handler: (signal: NdcSignal) => void): () => void {
     this.#signalHandlers.set(conn, handler)
     return () => this.#signalHandlers.delete(conn)

@@ -1,5 +1,5 @@
 /**
- * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai|ndc-direct`
+ * Bench server, run as a child process: `node bench/dist/server.js keypin|matrixai|ndc-direct|ndc-relayed`
  * (forked by server-child.ts).
  *
  * For every inbound stream it reads to EOF counting bytes, then answers with
@@ -24,6 +24,8 @@ import {
   type ServerKind,
   type ServerStats,
 } from './common.js'
+import { RelayHop } from './ndc-hop.js'
+import { candidateAddress, firstMid, hostCandidate, iceUfrag, withCandidate, withCandidateAddress, withoutCandidates } from './ndc-text.js'
 
 const kind = process.argv[2] as ServerKind | undefined
 
@@ -82,7 +84,7 @@ process.on('disconnect', () => process.exit(0))
 process.on('message', (raw) => {
   const message = raw as ParentMessage
   if (message.type !== 'stats') {
-    if (kind === 'ndc-direct') onNdcSignal(message)
+    if (kind === 'ndc-direct' || kind === 'ndc-relayed') onNdcSignal(message)
     return
   }
   const gc = (globalThis as { gc?: () => void }).gc
@@ -95,7 +97,15 @@ process.on('message', (raw) => {
   send({
     type: 'stats',
     id: message.id,
-    stats: { ...stats, datagramsDropped: datagramsDropped(kind ?? 'matrixai'), cpuUser: cpu.user, cpuSystem: cpu.system, rss: memory.rss, heapUsed: memory.heapUsed },
+    stats: {
+      ...stats,
+      datagramsDropped: datagramsDropped(kind ?? 'matrixai'),
+      cpuUser: cpu.user,
+      cpuSystem: cpu.system,
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      ...(hop ? { relay: hop.stats } : {}),
+    },
   })
 })
 
@@ -182,7 +192,7 @@ async function startMatrixai(): Promise<void> {
   send({ type: 'ready', kind: 'matrixai', host: server.host, port: server.port, address: `${server.host}:${server.port}` })
 }
 
-// ---- ndc-direct: raw node-datachannel, no Keypin ----
+// ---- ndc-direct and ndc-relayed: raw node-datachannel, no Keypin ----
 
 /** node-datachannel aborts the process when a callback throws: every callback goes through this. */
 function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
@@ -197,6 +207,9 @@ function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => v
 
 const ndcPeers = new Map<number, PeerConnection>()
 
+/** ndc-relayed only: the JS relay hop every datagram between client and child peer connection crosses. */
+let hop: RelayHop | undefined
+
 function onNdcSignal(message: Exclude<ParentMessage, { type: 'stats' }>): void {
   try {
     if (message.type === 'ndc-description') {
@@ -205,23 +218,85 @@ function onNdcSignal(message: Exclude<ParentMessage, { type: 'stats' }>): void {
       ndcPeers.set(conn, pc)
       stats.accepted++
       stats.connections++
-      pc.onLocalDescription(guard((sdp: string, type: DescriptionType) => send({ type: 'ndc-description', conn, sdp, sdpType: type })))
-      pc.onLocalCandidate(guard((candidate: string, mid: string) => send({ type: 'ndc-candidate', conn, candidate, mid })))
+      // node-datachannel fires the description and candidate callbacks from
+      // separate queues, so a candidate can come first; the client would then
+      // add it before it has a remote description, which aborts its process.
+      // Candidates wait for the description.
+      let described = false
+      const early: [string, string][] = []
+      pc.onLocalDescription(
+        guard((sdp: string, type: DescriptionType) => {
+          if (hop) {
+            const ufrag = iceUfrag(sdp)
+            if (ufrag !== undefined) hop.setUfrag(conn, ufrag)
+          }
+          send({ type: 'ndc-description', conn, sdp: hop ? withoutCandidates(sdp) : sdp, sdpType: type })
+          described = true
+          for (const [candidate, mid] of early.splice(0)) sendNdcCandidate(conn, candidate, mid)
+        }),
+      )
+      pc.onLocalCandidate(
+        guard((candidate: string, mid: string) => {
+          if (described) sendNdcCandidate(conn, candidate, mid)
+          else early.push([candidate, mid])
+        }),
+      )
       pc.onDataChannel(guard(serveNdcChannel))
+      const offer = hop ? joinHop(hop, conn, pc, message.sdp) : message.sdp
       // Auto-negotiation answers the offer by itself.
-      pc.setRemoteDescription(message.sdp, message.sdpType as DescriptionType)
+      pc.setRemoteDescription(offer, message.sdpType as DescriptionType)
     } else if (message.type === 'ndc-candidate') {
-      ndcPeers.get(message.conn)?.addRemoteCandidate(message.candidate, message.mid)
+      if (!hop) ndcPeers.get(message.conn)?.addRemoteCandidate(message.candidate, message.mid)
     } else if (message.type === 'ndc-close') {
       const pc = ndcPeers.get(message.conn)
       if (!pc) return
       ndcPeers.delete(message.conn)
+      hop?.removePeer(message.conn)
       stats.connections--
       pc.close()
     }
   } catch (error) {
     noteError(error)
   }
+}
+
+/**
+ * Puts the hop between the client and `pc`; returns the offer `pc` is to get.
+ * The client's own addresses are kept from the child: as in Keypin, the offer
+ * names the relay socket standing for the client instead (or, if none was
+ * ready, the one opened at the client's first check is added then; see
+ * ndc-hop.ts). Once connected, `pc`'s selected remote must be a relay socket.
+ */
+function joinHop(hop: RelayHop, conn: number, pc: PeerConnection, clientOffer: string): string {
+  const mid = firstMid(clientOffer) ?? '0'
+  const relayPort = hop.addPeer(conn, guard((port: number) => pc.addRemoteCandidate(hostCandidate({ address: hop.host, port }), mid)))
+  pc.onStateChange(
+    guard((state: string) => {
+      if (state !== 'connected') return
+      const remote = pc.getSelectedCandidatePair()?.remote
+      if (!hop.noteConnected(conn, remote?.port)) noteError(new Error(`ndc-relayed peer ${conn} connected around the hop (remote ${remote?.address}:${remote?.port})`))
+    }),
+  )
+  const offer = withoutCandidates(clientOffer)
+  return relayPort === undefined ? offer : withCandidate(offer, hostCandidate({ address: hop.host, port: relayPort }))
+}
+
+/**
+ * Passes one of the child's local candidates to the client. Relayed: the
+ * hop learns the peer connection's real ICE port from it, and the client gets
+ * the hop's public socket in its place, so it can reach the child no other way.
+ */
+function sendNdcCandidate(conn: number, candidate: string, mid: string): void {
+  if (!hop) {
+    send({ type: 'ndc-candidate', conn, candidate, mid })
+    return
+  }
+  const real = candidateAddress(candidate)
+  const rewritten = withCandidateAddress(candidate, { address: hop.host, port: hop.port })
+  // Not a UDP candidate (the child gathers none other): withheld, it could bypass the hop.
+  if (real === undefined || rewritten === undefined) return
+  hop.setIcePort(conn, real.port)
+  send({ type: 'ndc-candidate', conn, candidate: rewritten, mid })
 }
 
 function serveNdcChannel(dc: DataChannel): void {
@@ -264,7 +339,18 @@ async function startNdcDirect(): Promise<void> {
   send({ type: 'ready', kind: 'ndc-direct', host: '127.0.0.1', port: 0, address: 'ipc-signalled' })
 }
 
-const STARTERS: Record<ServerKind, () => Promise<void>> = { keypin: startKeypin, matrixai: startMatrixai, 'ndc-direct': startNdcDirect }
+/** `port` is the hop's public socket: the relayed dialer checks its peer connection selected it. */
+async function startNdcRelayed(): Promise<void> {
+  hop = await RelayHop.open()
+  send({ type: 'ready', kind: 'ndc-relayed', host: hop.host, port: hop.port, address: 'ipc-signalled' })
+}
+
+const STARTERS: Record<ServerKind, () => Promise<void>> = {
+  keypin: startKeypin,
+  matrixai: startMatrixai,
+  'ndc-direct': startNdcDirect,
+  'ndc-relayed': startNdcRelayed,
+}
 
 const start = kind !== undefined && SERVER_KINDS.includes(kind) ? STARTERS[kind] : undefined
 if (!start) {

@@ -74,6 +74,14 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
    * need no such care. Servers are confirmed when the handshake completes.
    */
   #datagramsReady: boolean
+  /**
+   * Packets arrived since streams were last serviced. Only an incoming packet
+   * can make a stream readable or bring news to an idle one (STOP_SENDING),
+   * so a pass started by the application's own writes skips asking quiche:
+   * each readable()/writable() is an N-API call that builds an array, and
+   * in request/response traffic half the passes are write-only.
+   */
+  #packetsToService = false
 
   constructor(init: DriverOptions) {
     this.conn = init.conn
@@ -126,6 +134,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
     // The server's first flight after it completed the handshake (which
     // carries HANDSHAKE_DONE) confirms it for the client too.
     if (this.#isEstablished) this.#datagramsReady = true
+    this.#packetsToService = true
     try {
       this.conn.recv(packet, { from: this.#remote, to: this.#local })
     } catch {
@@ -297,18 +306,24 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
   }
 
   #serviceStreams(): void {
-    for (const id of this.conn.readable()) {
-      const stream = this.#streams.get(id) ?? this.#incomingStream(id)
-      if (stream && stream.pumpRead()) scheduleFlush(this)
+    const packets = this.#packetsToService
+    this.#packetsToService = false
+    if (packets) {
+      for (const id of this.conn.readable()) {
+        const stream = this.#streams.get(id) ?? this.#incomingStream(id)
+        if (stream && stream.pumpRead()) scheduleFlush(this)
+      }
     }
     if (this.#blocked.size > 0) {
       const blocked = [...this.#blocked]
       this.#blocked.clear()
       for (const stream of blocked) stream.onWritable()
     }
-    for (const id of this.conn.writable()) {
-      const stream = this.#streams.get(id)
-      if (stream && !stream.blocked) stream.onWritable()
+    if (packets) {
+      for (const id of this.conn.writable()) {
+        const stream = this.#streams.get(id)
+        if (stream && !stream.blocked) stream.onWritable()
+      }
     }
   }
 

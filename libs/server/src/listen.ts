@@ -33,10 +33,11 @@ export interface ListenOptions extends QuicOptions {
   closeTimeout?: number
   /**
    * WebRTC (browsers) on the same port, with its own handshake limits;
-   * `false` serves QUIC only. Default: on. The stream windows, stream limit
-   * and datagram queue options above apply to WebRTC connections too.
+   * `false` serves QUIC only, `true` is the same as `{}`. Default: on. The
+   * stream windows, stream limit and datagram queue options above apply to
+   * WebRTC connections too.
    */
-  webrtc?: false | WebRtcServerOptions
+  webrtc?: boolean | WebRtcServerOptions
 }
 
 export interface ListenerStats extends ServerEndpointStats, WebRtcStats {
@@ -71,7 +72,8 @@ export async function listen(options: ListenOptions = {}): Promise<KeypinListene
     throw new KeypinError('invalid-argument', `backlog must be a positive integer, got ${describe(backlog)}`)
   }
   const quicOptions = resolveQuicOptions(options)
-  const webrtcOptions = options.webrtc === false ? undefined : resolveWebRtcServerOptions(options.webrtc ?? {}, quicOptions.handshakeTimeout)
+  const webrtc = options.webrtc === true || options.webrtc === undefined ? {} : options.webrtc
+  const webrtcOptions = webrtc === false ? undefined : resolveWebRtcServerOptions(webrtc, quicOptions.handshakeTimeout)
   const identity =
     options.identity ?? (options.identityFile ? await loadOrCreateIdentity(options.identityFile) : await generateIdentity())
 

@@ -20,7 +20,8 @@ import {
   stunShortTermKey,
   verifyMessageIntegrity,
 } from '@keypin/core'
-import { STEP_MS, delay, dialFor, echoOnce, randomBytes, startServer, waitUntil } from './support.js'
+import { listen } from '@keypin/server'
+import { STEP_MS, delay, dialFor, echoOnce, failsWithCode, randomBytes, startServer, waitUntil } from './support.js'
 import { dialKeypin, dialRaw, releaseDialers, within, type Handshake } from './webrtc-dialer.js'
 
 after(() => releaseDialers())
@@ -103,6 +104,16 @@ test('Keypin streams echo over WebRTC with both handshakes while QUIC works on t
   )
   // QUIC is untouched by the WebRTC sessions coming and going.
   assert.deepEqual(await echoOnce(quic, small), small)
+})
+
+test('`webrtc: true` serves WebRTC as the default does; anything but a boolean or an object is refused', async (t) => {
+  await failsWithCode(() => listen({ host: '127.0.0.1', webrtc: 'yes' as any }), 'invalid-argument', 'webrtc')
+  const server = await startServer(t, { webrtc: true })
+  const conn = await dialKeypin(server.address, 'no-munge')
+  t.after(() => conn.close().catch(() => {}))
+  assert.equal(conn.transport, 'webrtc')
+  const small = randomBytes(100)
+  assert.deepEqual(await echoOnce(conn, small), small)
 })
 
 test('dial latency over loopback (diagnostic: p50 of 10 dials per handshake)', { timeout: 60_000 }, async (t) => {

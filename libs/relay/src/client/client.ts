@@ -106,6 +106,8 @@ class Client implements RelayClient {
   #channel: ControlChannel | undefined
   #limits: HelloLimits | undefined
   #prekeyTimer: ReturnType<typeof setInterval> | undefined
+  /** Id of the prekey the relay last accepted from us. */
+  #publishedPrekey: number | undefined
   #datagrams: ReadableStreamDefaultReader<Uint8Array> | undefined
   #closing = false
   #finished = false
@@ -168,6 +170,7 @@ class Client implements RelayClient {
         }),
       )
       if (reply.userId('user') !== this.userId) throw new RelayError('protocol-error', 'the relay logged us in as another user')
+      this.#publishedPrekey = prekey.prekey.id
     } catch (error) {
       if (error instanceof FrameError) throw new RelayError('protocol-error', `the relay sent a malformed frame: ${error.message}`, { cause: error })
       throw error
@@ -204,8 +207,12 @@ class Client implements RelayClient {
   async #rotatePrekey(): Promise<void> {
     if (this.#closing) return
     try {
-      const { prekey, rotated } = await this.#state.currentPrekey(Date.now())
-      if (rotated) await this.#request({ t: 'prekey', prekey: wirePrekey(prekey.prekey) })
+      // Compared with what the relay holds, not with whether this check
+      // rotated: a publish that failed is retried at the next check.
+      const { prekey } = await this.#state.currentPrekey(Date.now())
+      if (prekey.prekey.id === this.#publishedPrekey) return
+      await this.#request({ t: 'prekey', prekey: wirePrekey(prekey.prekey) })
+      this.#publishedPrekey = prekey.prekey.id
     } catch {
       // Retried at the next check; the old prekey keeps working meanwhile.
     }
