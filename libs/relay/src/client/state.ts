@@ -73,6 +73,7 @@ export class ClientState {
   readonly #identity: IdentityKeyPair
   readonly #prefix: string
   #prekeys: PrekeyPair[] = []
+  #rotation: Promise<{ prekey: PrekeyPair; rotated: boolean }> | undefined
   #contacts = new Map<string, string>()
   #guard: ReplayGuard | undefined
   #writes: Promise<void> = Promise.resolve()
@@ -119,16 +120,29 @@ export class ClientState {
   }
 
   /** The newest prekey, after rotating when it is missing or older than {@link PREKEY_ROTATE_MS}. */
-  async currentPrekey(now: number): Promise<{ prekey: PrekeyPair; rotated: boolean }> {
+  currentPrekey(now: number): Promise<{ prekey: PrekeyPair; rotated: boolean }> {
     const newest = this.#prekeys.at(-1)
-    if (newest && now - newest.prekey.createdAt < PREKEY_ROTATE_MS) return { prekey: newest, rotated: false }
+    if (newest && now - newest.prekey.createdAt < PREKEY_ROTATE_MS) return Promise.resolve({ prekey: newest, rotated: false })
+    // One rotation at a time: two would make two different prekeys with the same id.
+    this.#rotation ??= this.#rotate(newest, now).finally(() => {
+      this.#rotation = undefined
+    })
+    return this.#rotation
+  }
+
+  async #rotate(newest: PrekeyPair | undefined, now: number): Promise<{ prekey: PrekeyPair; rotated: boolean }> {
     const id = newest ? (newest.prekey.id + 1) % 0x1_0000_0000 : 1
     const fresh = generatePrekey(this.#identity, id, now)
-    this.#prekeys = [...this.#prekeys.filter((pair) => now - pair.prekey.createdAt < PREKEY_KEEP_MS), fresh].slice(-MAX_PREKEYS)
+    const kept = [...this.#prekeys.filter((pair) => now - pair.prekey.createdAt < PREKEY_KEEP_MS), fresh].slice(-MAX_PREKEYS)
+    // Adopted only once saved: a prekey that could be published but whose
+    // secret is not stored would make messages sealed to it unreadable after
+    // a restart. A failed save leaves the old prekey current; the next check
+    // tries again.
     await this.#write(
       'prekeys',
-      this.#prekeys.map((pair) => ({ id: pair.prekey.id, createdAt: pair.prekey.createdAt, secret: toBase64url(pair.secretKey) })),
+      kept.map((pair) => ({ id: pair.prekey.id, createdAt: pair.prekey.createdAt, secret: toBase64url(pair.secretKey) })),
     )
+    this.#prekeys = kept
     return { prekey: fresh, rotated: true }
   }
 
