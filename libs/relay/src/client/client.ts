@@ -160,7 +160,7 @@ class Client implements RelayClient {
       const hello = await race(helloReply)
       const nonce = this.#readHello(hello)
       await race(this.#state.load({ maxAgeMs: Math.max(7 * DAY, (this.#limits as HelloLimits).messageTtlMs + DAY), maxEntries: 20_000 }))
-      const { prekey } = await race(this.#state.currentPrekey(Date.now()))
+      const prekey = await race(this.#state.currentPrekey(Date.now()))
       const reply = await race(
         channel.request({
           t: 'login',
@@ -207,9 +207,8 @@ class Client implements RelayClient {
   async #rotatePrekey(): Promise<void> {
     if (this.#closing) return
     try {
-      // Compared with what the relay holds, not with whether this check
-      // rotated: a publish that failed is retried at the next check.
-      const { prekey } = await this.#state.currentPrekey(Date.now())
+      // Compared with what the relay holds: a publish that failed is retried at the next check.
+      const prekey = await this.#state.currentPrekey(Date.now())
       if (prekey.prekey.id === this.#publishedPrekey) return
       await this.#request({ t: 'prekey', prekey: wirePrekey(prekey.prekey) })
       this.#publishedPrekey = prekey.prekey.id

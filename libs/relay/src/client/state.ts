@@ -73,7 +73,7 @@ export class ClientState {
   readonly #identity: IdentityKeyPair
   readonly #prefix: string
   #prekeys: PrekeyPair[] = []
-  #rotation: Promise<{ prekey: PrekeyPair; rotated: boolean }> | undefined
+  #rotation: Promise<PrekeyPair> | undefined
   #contacts = new Map<string, string>()
   #guard: ReplayGuard | undefined
   #writes: Promise<void> = Promise.resolve()
@@ -120,9 +120,9 @@ export class ClientState {
   }
 
   /** The newest prekey, after rotating when it is missing or older than {@link PREKEY_ROTATE_MS}. */
-  currentPrekey(now: number): Promise<{ prekey: PrekeyPair; rotated: boolean }> {
+  currentPrekey(now: number): Promise<PrekeyPair> {
     const newest = this.#prekeys.at(-1)
-    if (newest && now - newest.prekey.createdAt < PREKEY_ROTATE_MS) return Promise.resolve({ prekey: newest, rotated: false })
+    if (newest && now - newest.prekey.createdAt < PREKEY_ROTATE_MS) return Promise.resolve(newest)
     // One rotation at a time: two would make two different prekeys with the same id.
     this.#rotation ??= this.#rotate(newest, now).finally(() => {
       this.#rotation = undefined
@@ -130,7 +130,7 @@ export class ClientState {
     return this.#rotation
   }
 
-  async #rotate(newest: PrekeyPair | undefined, now: number): Promise<{ prekey: PrekeyPair; rotated: boolean }> {
+  async #rotate(newest: PrekeyPair | undefined, now: number): Promise<PrekeyPair> {
     const id = newest ? (newest.prekey.id + 1) % 0x1_0000_0000 : 1
     const fresh = generatePrekey(this.#identity, id, now)
     const kept = [...this.#prekeys.filter((pair) => now - pair.prekey.createdAt < PREKEY_KEEP_MS), fresh].slice(-MAX_PREKEYS)
@@ -143,7 +143,7 @@ export class ClientState {
       kept.map((pair) => ({ id: pair.prekey.id, createdAt: pair.prekey.createdAt, secret: toBase64url(pair.secretKey) })),
     )
     this.#prekeys = kept
-    return { prekey: fresh, rotated: true }
+    return fresh
   }
 
   /** The secret of prekey `id`, if this client still holds it. */
