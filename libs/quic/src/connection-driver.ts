@@ -78,7 +78,7 @@ export class QuicConnectionDriver implements Flushable, StreamHost, ConnectionTr
    * Packets arrived since streams were last serviced. Only an incoming packet
    * can make a stream readable or bring news to an idle one (STOP_SENDING),
    * so a pass started by the application's own writes skips asking quiche:
-   * each readable()/writable() is an N-API call that builds an array, and
+   * readable()/writable() and every step of their iterators are N-API calls, and
    * in request/response traffic half the passes are write-only.
    */
   #packetsToService = false

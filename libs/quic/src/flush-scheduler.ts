@@ -6,6 +6,9 @@
  * one would mean one ACK per packet and one stream scan per packet; instead a
  * connection marks itself dirty and is serviced once, in the check phase right
  * after the poll phase that delivered the burst.
+ *
+ * The server's WebRTC loopback relays use the same pass to send a burst of
+ * datagrams to node-datachannel back to back (see @keypin/server).
  */
 
 export interface Flushable {

@@ -16,22 +16,13 @@
  * (the turn ends right after the burst is read).
  */
 import dgram from 'node:dgram'
+import { cancelFlush, scheduleFlush, type Flushable } from '@keypin/quic'
 import { LOOPBACK } from './ice-mux.js'
 
 /** Datagrams one relay keeps for the end of the turn; a burst beyond this is dropped (loss, which the peer recovers from). */
 const MAX_QUEUED = 256
 
-/** Relays holding datagrams for the end of this turn. */
-const pending = new Set<LoopbackRelay>()
-let flushScheduled = false
-
-function flushPending(): void {
-  flushScheduled = false
-  for (const relay of pending) relay.flush()
-  pending.clear()
-}
-
-export class LoopbackRelay {
+export class LoopbackRelay implements Flushable {
   readonly #socket: dgram.Socket
   /** The relay's own loopback port: what node-datachannel sees as the peer's. */
   readonly port: number
@@ -73,12 +64,7 @@ export class LoopbackRelay {
   toMux(packet: Uint8Array): void {
     if (!this.#open || this.#queue.length >= MAX_QUEUED) return
     this.#queue.push(packet)
-    if (this.#queue.length > 1) return
-    pending.add(this)
-    if (!flushScheduled) {
-      flushScheduled = true
-      setImmediate(flushPending)
-    }
+    if (this.#queue.length === 1) scheduleFlush(this)
   }
 
   /** Sends what this turn queued. */
@@ -94,7 +80,7 @@ export class LoopbackRelay {
     if (!this.#open) return
     this.#open = false
     this.#queue = []
-    pending.delete(this)
+    cancelFlush(this)
     this.#socket.close()
   }
 }
