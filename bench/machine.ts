@@ -26,6 +26,18 @@ export function machineFacts(): MachineFacts {
   }
 }
 
+/** The report's "Machine" section (both benches print the same one). */
+export function machineSection(machine: MachineFacts): string[] {
+  return [
+    '## Machine',
+    '',
+    `- CPU: ${machine.cpuModel}, ${machine.cores} cores`,
+    `- Memory: ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB total`,
+    `- Node ${machine.nodeVersion}, ${machine.system}`,
+    '',
+  ]
+}
+
 /** Linux: system-wide UDP receive-buffer overflows (`RcvbufErrors` in /proc/net/snmp); undefined elsewhere. */
 export async function udpRcvbufErrors(): Promise<number | undefined> {
   try {

@@ -4,7 +4,7 @@
  * ceiling, the relay's figures against both, and the run's notes. Pure
  * formatting.
  */
-import type { MachineFacts } from './machine.js'
+import { machineSection, type MachineFacts } from './machine.js'
 import type { Outcome } from './measure.js'
 import {
   BACKLOG_MESSAGES,
@@ -69,17 +69,6 @@ export function renderRelayReport(input: RelayReportInput): string {
     ...notesSection(input.notes),
     '',
   ].join('\n')
-}
-
-function machineSection(machine: MachineFacts): string[] {
-  return [
-    '## Machine',
-    '',
-    `- CPU: ${machine.cpuModel}, ${machine.cores} cores`,
-    `- Memory: ${fmt(machine.memoryBytes / 2 ** 30)} GiB total`,
-    `- Node ${machine.nodeVersion}, ${machine.system}`,
-    '',
-  ]
 }
 
 function setupSection(bodyBytes: number, messageBytes: number, cores: number): string[] {

@@ -4,7 +4,7 @@
  * (three implementations, three ratios) and the notes from the run. Pure formatting; run.ts collects the inputs and writes the output.
  */
 import { CHROMIUM_PLAN, KEYPIN_QUIC, KEYPIN_WEBRTC, MATRIXAI_QUIC, NDC_DIRECT, NDC_RELAYED } from './impls.js'
-import type { MachineFacts } from './machine.js'
+import { machineSection, type MachineFacts } from './machine.js'
 import type { Outcome } from './measure.js'
 import type { Datagrams } from './measure-datagrams.js'
 import type { Latency } from './measure-latency.js'
@@ -48,17 +48,6 @@ export function renderReport(input: ReportInput): string {
     ...notesSection(input.notes),
     '',
   ].join('\n')
-}
-
-function machineSection(machine: MachineFacts): string[] {
-  return [
-    '## Machine',
-    '',
-    `- CPU: ${machine.cpuModel}, ${machine.cores} cores`,
-    `- Memory: ${fmt(machine.memoryBytes / 2 ** 30)} GiB total`,
-    `- Node ${machine.nodeVersion}, ${machine.system}`,
-    '',
-  ]
 }
 
 function setupSection(): string[] {
