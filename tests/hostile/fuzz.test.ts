@@ -18,17 +18,17 @@
  * The run is seeded: the seed is printed, and KEYPIN_FUZZ_SEED=<seed>
  * replays the same datagrams (KEYPIN_FUZZ_COUNT changes how many).
  */
-import { after, before, test, type TestContext } from 'node:test'
+import { test, type TestContext } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
 import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import { buildBindingRequest, parseAddress } from '@keypin/core'
 import { dial as dialQuic } from '@keypin/quic-client'
 import { isStunMessage } from '@keypin/server'
-import { TRANSPORTS, dialEchoClose, holdNodeDataChannel } from './clients.js'
+import { TRANSPORTS, dialEchoClose } from './clients.js'
 import { FUZZ_KINDS, authenticatedRequest, derivePassword, firstPacketEnd, malformedDatagram, type FuzzTarget } from './fuzz-packets.js'
-import { startHelper, type Helper } from './ipc.js'
-import type { ListenerReady, ListenerStatus } from './listener-child.js'
-import { isQuiet } from './listener-status.js'
+import type { ListenerStatus } from './listener-child.js'
+import { isQuiet, listenerForFile } from './listener-status.js'
 import { MiB, fdKindsDiff, fdKindsOf, formatMiB, sampleOf, udpSocketState, type ProcessSample } from './proc.js'
 import { Prng, seedFromEnvironment } from './prng.js'
 
@@ -58,36 +58,14 @@ const WARMUP_COUNT = 30_000
 /** The fuzzer pauses while this much waits in the listener's socket queue, so the flood is processed, not dropped. */
 const QUEUE_HIGH = 1 * MiB
 
-let listener: Helper<ListenerReady> | undefined
-let releaseNative: (() => void) | undefined
-
-before(async () => {
-  releaseNative = holdNodeDataChannel()
-  listener = await startHelper<ListenerReady>({
-    script: new URL('./listener-child.js', import.meta.url),
-    args: { host: '127.0.0.1', port: 0, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, webrtc: { handshakeTimeout: HANDSHAKE_TIMEOUT_MS } },
-    execArgv: ['--expose-gc'],
-    label: 'listener',
-  })
-})
-
-after(async () => {
-  try {
-    await listener?.stop()
-  } finally {
-    releaseNative?.()
-  }
-})
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
+const listener = listenerForFile({ host: '127.0.0.1', port: 0, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, webrtc: { handshakeTimeout: HANDSHAKE_TIMEOUT_MS } })
 
 
 /** Waits until the listener holds no connection, handshake, peer or relay. */
 async function waitForQuiet(ms: number): Promise<ListenerStatus> {
   const deadline = Date.now() + ms
   for (;;) {
-    const status = await listener!.request<ListenerStatus>('stats')
+    const status = await listener().request<ListenerStatus>('stats')
     if (isQuiet(status)) return status
     if (Date.now() > deadline) assert.fail(`the listener still holds state ${ms} ms later: ${JSON.stringify(status)}`)
     await delay(100)
@@ -139,7 +117,7 @@ async function captureInitial(certhash: string): Promise<Uint8Array> {
 }
 
 test('a STUN binding request keyed without the certhash gets no answer at all', { timeout: 60_000 }, async (t) => {
-  const { address } = await listener!.ready
+  const { address } = await listener().ready
   const { port, digest, certhash } = parseAddress(address)
   const otherDigest = new Uint8Array(32).fill(7)
   const prober = await openSource(t, '127.0.0.1', false)
@@ -224,7 +202,7 @@ async function flood(
       const pauseStarted = performance.now()
       while ((udpSocketState(port)?.rxQueue ?? 0) > QUEUE_HIGH && performance.now() - pauseStarted < 2000) await delay(1)
       pausedMs += performance.now() - pauseStarted
-      if (sent % 16_384 === 0) await listener!.request('stats') // fails at once if the listener died
+      if (sent % 16_384 === 0) await listener().request('stats') // fails at once if the listener died
     }
   }
   return { sent, authenticated, byKind, ms: performance.now() - started, pausedMs, kernelDrops: (udpSocketState(port)?.drops ?? 0) - dropsBefore }
@@ -233,7 +211,7 @@ async function flood(
 /** Waits until the listener is quiet, collects garbage in it and samples it (fds given `ms` to settle to `fds`). */
 async function settledSample(pid: number, fds?: number, ms = 5000): Promise<ProcessSample & { heapUsed: number; stats: ListenerStatus }> {
   const stats = await waitForQuiet(2 * HANDSHAKE_TIMEOUT_MS + 10_000)
-  const memory = await listener!.request<NodeJS.MemoryUsage>('gc')
+  const memory = await listener().request<NodeJS.MemoryUsage>('gc')
   let sample = sampleOf(pid)
   const deadline = Date.now() + ms
   while (fds !== undefined && sample.fds !== fds && Date.now() < deadline) {
@@ -244,7 +222,7 @@ async function settledSample(pid: number, fds?: number, ms = 5000): Promise<Proc
 }
 
 test(`${COUNT} malformed datagrams from ${SOURCES.reduce((n, [, count]) => n + count, 0)} sources leave the listener serving, bounded and stateless`, { timeout: 900_000 }, async (t) => {
-  const { address, pid } = await listener!.ready
+  const { address, pid } = await listener().ready
   const { port, digest, certhash } = parseAddress(address)
   t.diagnostic(`seed ${SEED} (replay: KEYPIN_FUZZ_SEED=${SEED}); listener pid ${pid}`)
   const initial = await captureInitial(certhash)
@@ -287,7 +265,7 @@ test(`${COUNT} malformed datagrams from ${SOURCES.reduce((n, [, count]) => n + c
     Promise.allSettled(TRANSPORTS.map(async (transport) => ({ transport, ...(await dialEchoClose(transport, address, 10_000, 20_000)) }))),
   )
   const result = await flood(sources, prng, target, port, COUNT, (sent) => sent >= COUNT / 4 && startDuring(), during)
-  const stopped = await listener!.request<ListenerStatus>('stats')
+  const stopped = await listener().request<ListenerStatus>('stats')
   t.diagnostic(
     `flood: ${result.sent} datagrams (${result.authenticated} authenticated) in ${(result.ms / 1000).toFixed(1)} s = ${Math.round(result.sent / (result.ms / 1000))} datagrams/s ` +
       `(paused ${(result.pausedMs / 1000).toFixed(1)} s for the listener to catch up); kernel drops at the listener's socket: ${result.kernelDrops}`,
@@ -324,5 +302,5 @@ test(`${COUNT} malformed datagrams from ${SOURCES.reduce((n, [, count]) => n + c
   )
   assert.ok(peakRss - baseline.rss < RSS_GROWTH_BOUND, `RSS grew by ${formatMiB(peakRss - baseline.rss)} at most (bound ${formatMiB(RSS_GROWTH_BOUND)})`)
   assert.equal(end.fds, baseline.fds, `descriptors back to the baseline (change by kind: ${JSON.stringify(fdKindsDiff(baselineFds, fdKindsOf(pid)))})`)
-  assert.ok(!/KeypinWarning/.test(listener!.output), `no handler threw inside node-datachannel callbacks:\n${listener!.output}`)
+  assert.ok(!/KeypinWarning/.test(listener().output), `no handler threw inside node-datachannel callbacks:\n${listener().output}`)
 })

@@ -11,12 +11,12 @@
  *
  * KEYPIN_LEAK_CYCLES changes the number of cycles (default 2000).
  */
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
 import assert from 'node:assert/strict'
-import { TRANSPORTS, dialEchoClose, holdNodeDataChannel } from './clients.js'
-import { startHelper, type Helper } from './ipc.js'
-import type { ListenerReady, ListenerStatus } from './listener-child.js'
-import { isQuiet } from './listener-status.js'
+import { TRANSPORTS, dialEchoClose } from './clients.js'
+import type { ListenerStatus } from './listener-child.js'
+import { isQuiet, listenerForFile } from './listener-status.js'
 import { MiB, fdCountOf, fdKindsDiff, fdKindsOf, formatMiB, sampleOf, type ProcessSample } from './proc.js'
 
 const CYCLES = Number(process.env.KEYPIN_LEAK_CYCLES ?? 2000)
@@ -35,40 +35,18 @@ const HEAP_BOUND = 2 * MiB
 const FD_SLACK = 0
 const REPORT_EVERY = 500
 
-let listener: Helper<ListenerReady> | undefined
-let releaseNative: (() => void) | undefined
-
-before(async () => {
-  releaseNative = holdNodeDataChannel()
-  listener = await startHelper<ListenerReady>({
-    script: new URL('./listener-child.js', import.meta.url),
-    args: { host: '127.0.0.1', port: 0 },
-    execArgv: ['--expose-gc'],
-    label: 'listener',
-  })
-})
-
-after(async () => {
-  try {
-    await listener?.stop()
-  } finally {
-    releaseNative?.()
-  }
-})
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
+const listener = listenerForFile({ host: '127.0.0.1', port: 0 })
 
 /** Waits until the listener holds nothing, collects its garbage and samples it; fds get `ms` to come down to `fds`. */
 async function settled(pid: number, fds?: number, ms = 10_000): Promise<ProcessSample & { stats: ListenerStatus; heapUsed: number }> {
   const deadline = Date.now() + ms
-  let stats = await listener!.request<ListenerStatus>('stats')
+  let stats = await listener().request<ListenerStatus>('stats')
   while (!isQuiet(stats)) {
     if (Date.now() > deadline) assert.fail(`the listener still holds state: ${JSON.stringify(stats)}`)
     await delay(100)
-    stats = await listener!.request<ListenerStatus>('stats')
+    stats = await listener().request<ListenerStatus>('stats')
   }
-  const memory = await listener!.request<NodeJS.MemoryUsage>('gc')
+  const memory = await listener().request<NodeJS.MemoryUsage>('gc')
   let sample = sampleOf(pid)
   while (fds !== undefined && sample.fds > fds && Date.now() < deadline) {
     await delay(100)
@@ -90,7 +68,7 @@ async function clientFds(target?: number, ms = 10_000): Promise<number> {
 
 for (const transport of TRANSPORTS) {
   test(`${transport}: ${CYCLES} dial/echo/close cycles leave the listener's and the client's resources where they started`, { timeout: 900_000 }, async (t) => {
-    const { address, pid } = await listener!.ready
+    const { address, pid } = await listener().ready
     for (let i = 0; i < WARMUP_CYCLES; i++) await dialEchoClose(transport, address)
     const baseline = await settled(pid)
     const baselineKinds = fdKindsOf(pid)
@@ -108,9 +86,9 @@ for (const transport of TRANSPORTS) {
       const { totalMs } = await dialEchoClose(transport, address)
       slowest = Math.max(slowest, totalMs)
       if (i % REPORT_EVERY === 0) {
-        const memory = await listener!.request<NodeJS.MemoryUsage>('gc')
+        const memory = await listener().request<NodeJS.MemoryUsage>('gc')
         const now = sampleOf(pid)
-        const status = await listener!.request<ListenerStatus>('stats')
+        const status = await listener().request<ListenerStatus>('stats')
         t.diagnostic(
           `${transport} cycle ${i}: ${((performance.now() - lap) / REPORT_EVERY).toFixed(1)} ms per cycle; listener RSS ${formatMiB(now.rss)} ` +
             `(heap ${formatMiB(memory.heapUsed)} of ${formatMiB(memory.heapTotal)}, external ${formatMiB(memory.external)}), ` +
