@@ -6,17 +6,10 @@
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+// Types only: importing the module itself would start a server.
+import type { ReadyMessage as ChatReady } from '../../demos/chat/server/main.js'
 
 const MAIN = fileURLToPath(new URL('../../../demos/chat/dist/server/main.js', import.meta.url))
-
-export interface ChatReady {
-  type: 'ready'
-  pageUrl: string
-  httpUrl: string
-  relayAddress: string
-  relayPort: number
-  httpPort: number
-}
 
 export interface ChatProcess {
   readonly ready: ChatReady
